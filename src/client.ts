@@ -1,0 +1,167 @@
+import { asyncScheduler, defer, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+
+import { createRunBody, runsApi, type CreateRunRequest, type RunsApi } from './api/runs.js';
+import { RunflowInputError, describeValue } from './errors.js';
+import { encodeIdSegment, encodeModelPath } from './http/model-path.js';
+import { defaultFetch, type FetchLike, type HttpContext } from './http/request.js';
+import { silentLogger, type RunflowLogger } from './logger.js';
+import { checkDelay, resolvePollConfig, type PollConfig } from './run/config.js';
+import type { RunEvent } from './run/events.js';
+import { runEvents, type WatchOptions } from './run/watch.js';
+
+/** Settings of a Runflow client. Every field is optional. */
+export interface RunflowClientConfig {
+  /** API key sent as `Authorization: Bearer …`. Default: the RUNFLOW_API_KEY environment variable. */
+  readonly apiKey?: string;
+  /** API base URL. Default: the RUNFLOW_BASE_URL environment variable, else `https://api.runflow.io`. */
+  readonly baseUrl?: string;
+  /** Sent as `X-Organization-Id`; by default the server uses the key's organisation. */
+  readonly organizationId?: string;
+  /** The fetch implementation. Default: cross-fetch. */
+  readonly fetch?: FetchLike;
+  /** Per-request timeout, in ms. Default 30000. */
+  readonly requestTimeoutMs?: number;
+  /** Poll settings for every run of this client; each run can override them. */
+  readonly poll?: PollConfig;
+  /** Receives the library's diagnostics. Default: silent. */
+  readonly logger?: RunflowLogger;
+  /** Scheduler for every timer (polling, timeouts, deadlines). Default: `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** A Runflow API client. It holds the API key in a closure, never in a property. */
+export interface RunflowClient {
+  /** The base URL requests go to, without a trailing slash. */
+  readonly baseUrl: string;
+
+  /**
+   * Creates a run of `modelId` on subscription and emits its events until a terminal status.
+   *
+   * Each subscription creates a new run: use `share()` to let several consumers watch one run.
+   * Completes after `succeeded`, `partial_succeeded` or `canceled`; errors with RunFailedError on
+   * `failed`. Unsubscribing stops watching but does not cancel the run on the server. Invalid
+   * arguments throw RunflowInputError at once, before any request.
+   *
+   * @example
+   * ```ts
+   * client.run('openai/gpt-image-1.5', { input: { prompt: 'a lighthouse at dusk' } })
+   *   .subscribe((event) => console.log(event.type, event.type === 'status' ? event.status : ''));
+   * ```
+   */
+  run(modelId: string, request: CreateRunRequest, options?: WatchOptions): Observable<RunEvent>;
+
+  /**
+   * Watches an existing run by id, with the same events and termination as `run`. The first
+   * poll happens on subscription; a run that is already terminal emits its logs, node-runs and
+   * final status at once.
+   */
+  watch(runId: string, options?: WatchOptions): Observable<RunEvent>;
+
+  /** The runs endpoints, one cold Observable per request. */
+  readonly runs: RunsApi;
+}
+
+const DEFAULT_BASE_URL = 'https://api.runflow.io';
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Creates a client. Throws RunflowInputError for a missing or malformed API key, an invalid base
+ * URL or invalid timing settings.
+ */
+export function createRunflowClient(config: RunflowClientConfig = {}): RunflowClient {
+  const apiKey = checkApiKey(config.apiKey ?? environment('RUNFLOW_API_KEY'));
+  const baseUrl = checkBaseUrl(config.baseUrl ?? environment('RUNFLOW_BASE_URL') ?? DEFAULT_BASE_URL);
+  const organizationId = config.organizationId;
+  if (organizationId !== undefined && (typeof organizationId !== 'string' || !/^[\x21-\x7e]+$/.test(organizationId))) {
+    throw new RunflowInputError(
+      `Invalid organizationId ${describeValue(organizationId)}: expected a non-empty id without spaces`,
+    );
+  }
+  if (config.fetch !== undefined && typeof config.fetch !== 'function') {
+    throw new RunflowInputError(`Invalid fetch ${describeValue(config.fetch)}: expected a fetch function`);
+  }
+  const scheduler = config.scheduler ?? asyncScheduler;
+  const logger = config.logger ?? silentLogger;
+  resolvePollConfig(config.poll);
+
+  const http: HttpContext = {
+    baseUrl,
+    defaultHeaders: () => ({
+      authorization: `Bearer ${apiKey}`,
+      ...(organizationId === undefined ? {} : { 'x-organization-id': organizationId }),
+    }),
+    fetch: config.fetch ?? defaultFetch,
+    requestTimeoutMs: checkDelay('requestTimeoutMs', config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
+    scheduler,
+    logger,
+  };
+  const runs = runsApi(http);
+  const watchContext = { getRun: runs.get, scheduler, logger, poll: config.poll };
+
+  return {
+    baseUrl,
+    runs,
+
+    run(modelId, request, options) {
+      encodeModelPath(modelId);
+      createRunBody(request);
+      // One Idempotency-Key per subscription: each subscription is one logical run.
+      const create = defer(() => runs.create(modelId, request, { idempotencyKey: newIdempotencyKey() }));
+      return runEvents(watchContext, create, options);
+    },
+
+    watch(runId, options) {
+      encodeIdSegment('run id', runId);
+      return runEvents(
+        watchContext,
+        defer(() => runs.get(runId)),
+        options,
+      );
+    },
+  };
+}
+
+function environment(name: string): string | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[name];
+  return value === '' ? undefined : value;
+}
+
+/** Checks the key without ever putting it in a message. */
+function checkApiKey(apiKey: unknown): string {
+  if (apiKey === undefined || apiKey === null || apiKey === '') {
+    throw new RunflowInputError('Missing API key: pass apiKey to createRunflowClient or set RUNFLOW_API_KEY');
+  }
+  if (typeof apiKey !== 'string') {
+    throw new RunflowInputError(`Invalid API key of type ${typeof apiKey}: expected a string`);
+  }
+  if (!/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new RunflowInputError(
+      'Invalid API key: it contains spaces, line breaks or non-ASCII characters; copy the key again without them',
+    );
+  }
+  return apiKey;
+}
+
+function checkBaseUrl(baseUrl: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof baseUrl === 'string' ? new URL(baseUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw new RunflowInputError(
+      `Invalid baseUrl ${describeValue(baseUrl)}: expected an absolute http or https URL without query, such as "https://api.runflow.io"`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function newIdempotencyKey(): string {
+  return globalThis.crypto.randomUUID();
+}

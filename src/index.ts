@@ -1,0 +1,11 @@
+export { createRunflowClient, type RunflowClient, type RunflowClientConfig } from './client.js';
+export type { CreateOptions, CreateRunRequest, ListParams, RunsApi } from './api/runs.js';
+export * from './codecs/index.js';
+export * from './errors.js';
+export type { FetchLike, FetchRequestInit, FetchResponseLike } from './http/request.js';
+export { encodeModelPath } from './http/model-path.js';
+export { silentLogger, type LogFields, type RunflowLogger } from './logger.js';
+export { DEFAULT_POLL, MAX_TIMER_MS, type PollConfig } from './run/config.js';
+export type { RunEvent, RunLogEvent, RunNodeRunEvent, RunStatusEvent } from './run/events.js';
+export { foldSnapshot, initialRunState, type FoldResult, type RunState } from './run/state.js';
+export { runEvents, type WatchContext, type WatchOptions } from './run/watch.js';

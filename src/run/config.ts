@@ -1,0 +1,63 @@
+import { RunflowInputError, describeValue } from '../errors.js';
+
+/**
+ * The largest delay a JavaScript timer can hold (2^31 - 1 ms, about 24.8 days). A longer delay
+ * overflows and fires at once, so every configured delay is checked against it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** How a run is polled. */
+export interface PollConfig {
+  /** Delay before the next poll after a poll that showed a change, in ms. Default 1000. */
+  readonly intervalMs?: number;
+  /** Largest delay between polls while nothing changes, in ms. Default 5000. */
+  readonly maxIntervalMs?: number;
+  /** Factor by which the delay grows after each poll that showed no change. Default 1.5. */
+  readonly backoffFactor?: number;
+}
+
+export type ResolvedPollConfig = { -readonly [K in keyof PollConfig]-?: NonNullable<PollConfig[K]> };
+
+export const DEFAULT_POLL: ResolvedPollConfig = { intervalMs: 1000, maxIntervalMs: 5000, backoffFactor: 1.5 };
+
+/** Merges poll settings over the defaults and checks them; throws RunflowInputError on a bad value. */
+export function resolvePollConfig(...layers: ReadonlyArray<PollConfig | undefined>): ResolvedPollConfig {
+  const given = layers.map(withoutUndefined);
+  const merged = Object.assign({}, DEFAULT_POLL, ...given) as ResolvedPollConfig;
+  // A long interval without a maximum of its own raises the default maximum instead of failing.
+  if (given.every((layer) => layer.maxIntervalMs === undefined)) {
+    merged.maxIntervalMs = Math.max(DEFAULT_POLL.maxIntervalMs, merged.intervalMs);
+  }
+  checkDelay('poll.intervalMs', merged.intervalMs, 1);
+  checkDelay('poll.maxIntervalMs', merged.maxIntervalMs, merged.intervalMs);
+  if (
+    typeof merged.backoffFactor !== 'number' ||
+    !(merged.backoffFactor >= 1) ||
+    !Number.isFinite(merged.backoffFactor)
+  ) {
+    throw new RunflowInputError(
+      `Invalid poll.backoffFactor ${describeValue(merged.backoffFactor)}: expected a finite number of at least 1`,
+    );
+  }
+  return merged;
+}
+
+/** Checks a delay in ms: a finite number from `min` to MAX_TIMER_MS. */
+export function checkDelay(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw new RunflowInputError(
+      `Invalid ${name} ${describeValue(value)}: expected a number of milliseconds from ${min} to ${MAX_TIMER_MS}`,
+    );
+  }
+  return value;
+}
+
+function withoutUndefined(config: PollConfig | undefined): PollConfig {
+  if (config === undefined) return {};
+  if (typeof config !== 'object' || config === null) {
+    throw new RunflowInputError(
+      `Invalid poll settings ${describeValue(config)}: expected an object such as { intervalMs: 1000 }`,
+    );
+  }
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as PollConfig;
+}

@@ -1,0 +1,112 @@
+/**
+ * Configuration of `startSimulator()` and its validation.
+ */
+import { builtInModels } from './built-in-models.js';
+import { validateTimeScale } from './clock.js';
+import type { SimulatedModel } from './models.js';
+import type { ResolvedDrift } from './state.js';
+
+/** API key that every simulator accepts unless `SimulatorConfig.apiKeys` replaces the list. */
+export const SIMULATOR_API_KEY = 'rf_sim_local_key';
+
+/** Switches for documented API drift, to test how clients cope with it. Each defaults to false. */
+export interface SimulatorDrift {
+  /** Report canceled runs with `status_code: 'cancelled'` (UK spelling) instead of `canceled`. */
+  readonly cancelledSpelling?: boolean;
+  /** Send the output as `{ image_urls: [...] }` instead of `{ outputs: [...], seed, timing, nsfw_detected }`. */
+  readonly legacyImageUrls?: boolean;
+  /** Move runs from `queued` straight to `running`, without `dispatching`. */
+  readonly skipDispatching?: boolean;
+}
+
+/** Options of `startSimulator()`; every field is optional. */
+export interface SimulatorConfig {
+  /** TCP port on 127.0.0.1. Default: 0, a free port chosen by the system. */
+  readonly port?: number;
+  /**
+   * Simulated ms per real ms. Default: 1. With 0, simulated time moves only through
+   * `advanceTime()`, which is what tests should use. Negative and non-finite values are rejected.
+   */
+  readonly timeScale?: number;
+  /** Simulated time at start, in ms since the Unix epoch. Default: the current time. */
+  readonly startTimeMs?: number;
+  /** Accepted API keys. Default: `[SIMULATOR_API_KEY]`. */
+  readonly apiKeys?: readonly string[];
+  /** Models added to the built-in ones; a model with the id of a built-in model replaces it. Default: none. */
+  readonly models?: readonly SimulatedModel[];
+  /** Documented API drift to reproduce. Default: none. */
+  readonly drift?: SimulatorDrift;
+}
+
+/** `SimulatorConfig` with defaults applied. */
+export interface ResolvedConfig {
+  readonly port: number;
+  readonly timeScale: number;
+  readonly startTimeMs: number;
+  readonly apiKeys: readonly string[];
+  readonly models: ReadonlyMap<string, SimulatedModel>;
+  readonly drift: ResolvedDrift;
+}
+
+const API_KEY_PATTERN = /^\S+$/;
+
+function validateModel(model: SimulatedModel): void {
+  const segments = typeof model.id === 'string' ? model.id.split('/') : [];
+  if (segments.length === 0 || segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new TypeError(
+      `Invalid model id ${JSON.stringify(model.id)}: ` +
+        'expected a slash-separated path of non-empty segments other than . and ..',
+    );
+  }
+  if (typeof model.validateInput !== 'function' || typeof model.buildOutputs !== 'function') {
+    throw new TypeError(`Invalid model ${model.id}: validateInput and buildOutputs must be functions.`);
+  }
+  if (typeof model.timeline !== 'function' && (typeof model.timeline !== 'object' || model.timeline === null)) {
+    throw new TypeError(`Invalid model ${model.id}: timeline must be an object or a function returning one.`);
+  }
+}
+
+/** Applies the defaults and validates `config`. Throws RangeError or TypeError naming the invalid option. */
+export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
+  const port = config.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`Invalid port ${String(port)}: expected an integer from 0 to 65535 (0 picks a free port).`);
+  }
+
+  const timeScale = config.timeScale ?? 1;
+  validateTimeScale(timeScale);
+
+  const startTimeMs = config.startTimeMs ?? Date.now();
+  if (!Number.isFinite(startTimeMs) || startTimeMs < 0) {
+    throw new RangeError(`Invalid startTimeMs ${String(startTimeMs)}: expected ms since the Unix epoch.`);
+  }
+
+  const apiKeys = config.apiKeys ?? [SIMULATOR_API_KEY];
+  if (apiKeys.length === 0) {
+    throw new RangeError('Invalid apiKeys: expected at least one key.');
+  }
+  for (const key of apiKeys) {
+    if (typeof key !== 'string' || !API_KEY_PATTERN.test(key)) {
+      throw new TypeError('Invalid apiKeys: every key must be a non-empty string without whitespace.');
+    }
+  }
+
+  const models = new Map<string, SimulatedModel>();
+  for (const model of [...builtInModels, ...(config.models ?? [])]) {
+    validateModel(model);
+    models.set(model.id, model);
+  }
+
+  return {
+    port,
+    timeScale,
+    startTimeMs,
+    apiKeys: [...apiKeys],
+    models,
+    drift: {
+      cancelledSpelling: config.drift?.cancelledSpelling === true,
+      legacyImageUrls: config.drift?.legacyImageUrls === true,
+      skipDispatching: config.drift?.skipDispatching === true,
+    },
+  };
+}

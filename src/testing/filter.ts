@@ -1,0 +1,270 @@
+/**
+ * The `q` filter of list endpoints: comparisons such as `status_code:succeeded` or
+ * `created_at>2026-04-01`, joined with `AND`, `OR` and `NOT`, with optional parentheses.
+ * `AND` binds tighter than `OR`, keywords are upper case, and string comparisons are
+ * case-sensitive.
+ *
+ * Grammar:
+ *   expression := and ("OR" and)*
+ *   and        := unary ("AND" unary)*
+ *   unary      := "NOT" unary | "(" expression ")" | comparison
+ *   comparison := field operator value
+ *   operator   := ":" | "=" | ">" | "<" | ">=" | "<="
+ *   value      := "double-quoted string" | bare word (up to whitespace or a parenthesis) | null
+ */
+
+/** Kind of a field's values, which decides how filters compare them. */
+export type FilterFieldKind = 'string' | 'number' | 'boolean' | 'date';
+
+/** Comparison operator; `:` and `=` both test equality. */
+export type FilterOperator = ':' | '=' | '>' | '<' | '>=' | '<=';
+
+/** A parsed filter expression. */
+export type FilterNode =
+  | { readonly kind: 'and' | 'or'; readonly left: FilterNode; readonly right: FilterNode }
+  | { readonly kind: 'not'; readonly operand: FilterNode }
+  | {
+      readonly kind: 'compare';
+      readonly field: string;
+      readonly fieldKind: FilterFieldKind;
+      readonly operator: FilterOperator;
+      /** The literal; null for the bare word `null`. */
+      readonly value: string | null;
+    };
+
+/** A syntax error in `q`, with the offending token. */
+export class FilterSyntaxError extends Error {
+  constructor(
+    message: string,
+    /** The token at which parsing failed, or an empty string at the end of the filter. */
+    readonly token: string,
+    /** 0-based position of the token in the filter. */
+    readonly position: number,
+  ) {
+    super(message);
+    this.name = 'FilterSyntaxError';
+  }
+}
+
+const FIELD_PATTERN = /[A-Za-z_][A-Za-z0-9_]*/y;
+const OPERATORS: readonly FilterOperator[] = ['>=', '<=', ':', '=', '>', '<'];
+
+class FilterParser {
+  private position = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly fields: Readonly<Record<string, FilterFieldKind>>,
+  ) {}
+
+  parse(): FilterNode {
+    const node = this.parseOr();
+    this.skipWhitespace();
+    if (this.position < this.text.length) {
+      this.fail('expected AND, OR, a closing parenthesis or the end of the filter');
+    }
+    return node;
+  }
+
+  private parseOr(): FilterNode {
+    let left = this.parseAnd();
+    while (this.acceptKeyword('OR')) {
+      left = { kind: 'or', left, right: this.parseAnd() };
+    }
+    return left;
+  }
+
+  private parseAnd(): FilterNode {
+    let left = this.parseUnary();
+    while (this.acceptKeyword('AND')) {
+      left = { kind: 'and', left, right: this.parseUnary() };
+    }
+    return left;
+  }
+
+  private parseUnary(): FilterNode {
+    if (this.acceptKeyword('NOT')) {
+      return { kind: 'not', operand: this.parseUnary() };
+    }
+    this.skipWhitespace();
+    if (this.text[this.position] === '(') {
+      this.position += 1;
+      const inner = this.parseOr();
+      this.skipWhitespace();
+      if (this.text[this.position] !== ')') {
+        this.fail('expected a closing parenthesis');
+      }
+      this.position += 1;
+      return inner;
+    }
+    return this.parseComparison();
+  }
+
+  private parseComparison(): FilterNode {
+    this.skipWhitespace();
+    const fieldStart = this.position;
+    FIELD_PATTERN.lastIndex = this.position;
+    const match = FIELD_PATTERN.exec(this.text);
+    if (match === null) {
+      this.fail('expected a field name');
+    }
+    const field = match[0];
+    const fieldKind = this.fields[field];
+    if (fieldKind === undefined) {
+      this.position = fieldStart;
+      this.fail(`unknown field; filterable fields are ${Object.keys(this.fields).join(', ')}`);
+    }
+    this.position += field.length;
+
+    this.skipWhitespace();
+    const operator = OPERATORS.find((candidate) => this.text.startsWith(candidate, this.position));
+    if (operator === undefined) {
+      this.fail(`expected one of the operators ${OPERATORS.join(' ')} after ${field}`);
+    }
+    this.position += operator.length;
+
+    this.skipWhitespace();
+    const valueStart = this.position;
+    const value = this.parseValue(field, operator);
+    if (value !== null) {
+      validateValue(value, fieldKind, field, valueStart);
+    }
+    return { kind: 'compare', field, fieldKind, operator, value };
+  }
+
+  private parseValue(field: string, operator: FilterOperator): string | null {
+    if (this.text[this.position] === '"') {
+      let value = '';
+      this.position += 1;
+      while (this.position < this.text.length && this.text[this.position] !== '"') {
+        if (this.text[this.position] === '\\' && this.position + 1 < this.text.length) {
+          this.position += 1;
+        }
+        value += this.text[this.position];
+        this.position += 1;
+      }
+      if (this.position >= this.text.length) {
+        this.fail('expected a closing double quote');
+      }
+      this.position += 1;
+      return value;
+    }
+
+    const start = this.position;
+    while (this.position < this.text.length && !/[\s()]/.test(this.text[this.position] ?? '')) {
+      this.position += 1;
+    }
+    const word = this.text.slice(start, this.position);
+    if (word === '') {
+      this.fail(`expected a value after ${field}${operator}`);
+    }
+    return word === 'null' ? null : word;
+  }
+
+  /** Consumes `keyword` when it comes next as a whole word. */
+  private acceptKeyword(keyword: string): boolean {
+    this.skipWhitespace();
+    if (!this.text.startsWith(keyword, this.position)) {
+      return false;
+    }
+    const next = this.text[this.position + keyword.length];
+    if (next !== undefined && !/[\s(]/.test(next)) {
+      return false;
+    }
+    this.position += keyword.length;
+    return true;
+  }
+
+  private skipWhitespace(): void {
+    while (/\s/.test(this.text[this.position] ?? '')) {
+      this.position += 1;
+    }
+  }
+
+  private fail(expectation: string): never {
+    const rest = this.text.slice(this.position);
+    const token = /^[^\s]*/.exec(rest)?.[0] ?? '';
+    const found = token === '' ? 'the end of the filter' : `"${token}"`;
+    throw new FilterSyntaxError(
+      `Invalid filter at position ${this.position}: ${expectation}, found ${found}.`,
+      token,
+      this.position,
+    );
+  }
+}
+
+function validateValue(value: string, kind: FilterFieldKind, field: string, position: number): void {
+  const invalid = (expected: string): never => {
+    throw new FilterSyntaxError(
+      `Invalid filter value for ${field} at position ${position}: expected ${expected}, found "${value}".`,
+      value,
+      position,
+    );
+  };
+  if (kind === 'date' && Number.isNaN(Date.parse(value))) invalid('an ISO 8601 date or date-time');
+  if (kind === 'number' && !Number.isFinite(Number(value))) invalid('a number');
+  if (kind === 'boolean' && value !== 'true' && value !== 'false') invalid('true or false');
+}
+
+/**
+ * Parses `q` for items whose filterable fields and their kinds are `fields`.
+ * Throws FilterSyntaxError naming the token on a syntax error or an unknown field.
+ */
+export function parseFilter(text: string, fields: Readonly<Record<string, FilterFieldKind>>): FilterNode {
+  return new FilterParser(text, fields).parse();
+}
+
+/** Returns -1, 0 or 1 comparing an item value with a filter literal, or undefined when they cannot be ordered. */
+function compareValues(actual: unknown, literal: string, kind: FilterFieldKind): number | undefined {
+  switch (kind) {
+    case 'date': {
+      if (typeof actual !== 'string') return undefined;
+      return Math.sign(Date.parse(actual) - Date.parse(literal));
+    }
+    case 'number': {
+      if (typeof actual !== 'number') return undefined;
+      return Math.sign(actual - Number(literal));
+    }
+    case 'boolean':
+      return typeof actual === 'boolean' && String(actual) === literal ? 0 : undefined;
+    case 'string': {
+      if (typeof actual !== 'string') return undefined;
+      if (actual === literal) return 0;
+      return actual < literal ? -1 : 1;
+    }
+  }
+}
+
+/** Returns whether `item` matches the filter. */
+export function matchesFilter(node: FilterNode, item: Readonly<Record<string, unknown>>): boolean {
+  switch (node.kind) {
+    case 'and':
+      return matchesFilter(node.left, item) && matchesFilter(node.right, item);
+    case 'or':
+      return matchesFilter(node.left, item) || matchesFilter(node.right, item);
+    case 'not':
+      return !matchesFilter(node.operand, item);
+    case 'compare': {
+      const actual = item[node.field];
+      if (node.value === null) {
+        const isNull = actual === null || actual === undefined;
+        return node.operator === ':' || node.operator === '=' ? isNull : false;
+      }
+      const order = compareValues(actual, node.value, node.fieldKind);
+      if (order === undefined) return false;
+      switch (node.operator) {
+        case ':':
+        case '=':
+          return order === 0;
+        case '>':
+          return order > 0;
+        case '<':
+          return order < 0;
+        case '>=':
+          return order >= 0;
+        case '<=':
+          return order <= 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * `runflow-rx/testing`: a local Runflow simulator for tests and demos.
+ *
+ * A real HTTP server on 127.0.0.1 that implements the Runflow Runs API (create, get, list,
+ * statuses, logs, node-runs) with scripted models, steerable outcomes, simulated time and
+ * switches for documented API drift. See docs/simulator.md.
+ *
+ * @example
+ * import { startSimulator } from 'runflow-rx/testing';
+ *
+ * const simulator = await startSimulator({ timeScale: 0 });
+ * // ... point a client at simulator.url with simulator.apiKey, then move time:
+ * simulator.advanceTime(5_000);
+ * await simulator.close();
+ */
+export { startSimulator } from './server.js';
+export type { RecordedRequest, RequestFilter, Simulator } from './server.js';
+export { SIMULATOR_API_KEY } from './config.js';
+export type { SimulatorConfig, SimulatorDrift } from './config.js';
+export type { QueuedResponse } from './response-queue.js';
+export { builtInModels, gptImageModel, seedanceVideoModel, smartResizeModel } from './built-in-models.js';
+export { checkField, validateFields } from './models.js';
+export type {
+  InputFieldRule,
+  InputIssue,
+  LogLevel,
+  ModelStep,
+  ModelTimeline,
+  OutputContext,
+  OutputType,
+  SimulatedModel,
+  SimulatedOutput,
+  StepLogTemplate,
+} from './models.js';
+export type { SimulateOptions, SimulatedOutcome, SimulatedStopState } from './steering.js';
+export { UNKNOWN_STATUS_MS } from './run-timeline.js';

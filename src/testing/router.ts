@@ -1,0 +1,233 @@
+/**
+ * Routes a request to its handler. Paths are matched as received, still percent-encoded.
+ * Every `/v1/` route needs `Authorization: Bearer <key>`; the output files under `/files/`
+ * stand for presigned URLs and need none.
+ */
+import { createRun } from './create-run.js';
+import { placeholderFileBytes } from './files.js';
+import { SimulatorHttpError } from './http-errors.js';
+import { listPage, type ListResource } from './listing.js';
+import { LOG_FIELDS, NODE_RUN_FIELDS, RUN_FIELDS } from './resources.js';
+import { renderLogs, renderNodeRuns, renderRun, visibleOutputs, type JsonObject, type StoredRun } from './run-view.js';
+import type { SimulatorState } from './state.js';
+
+/** The parts of an HTTP request that the handlers read. */
+export interface RouteRequest {
+  readonly method: string;
+  /** Path without the query, percent-encoded as received. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+/** A response: JSON for the API, raw bytes for output files. */
+export type RouteResponse =
+  | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly bytes: Buffer; readonly headers: Readonly<Record<string, string>> };
+
+type Handler = (request: RouteRequest, params: readonly string[], context: HandlerContext) => RouteResponse;
+
+interface HandlerContext {
+  readonly state: SimulatorState;
+  /** Simulated time of the request; every view in one response uses it. */
+  readonly now: number;
+  /** The API key the request carried, for `/v1/` routes. */
+  readonly apiKey: string;
+}
+
+interface Route {
+  readonly pattern: RegExp;
+  readonly handlers: Readonly<Record<string, Handler>>;
+}
+
+/** Run statuses with whether each is terminal. */
+const RUN_STATUSES: readonly { code: string; is_terminal: boolean }[] = [
+  { code: 'queued', is_terminal: false },
+  { code: 'dispatching', is_terminal: false },
+  { code: 'running', is_terminal: false },
+  { code: 'succeeded', is_terminal: true },
+  { code: 'failed', is_terminal: true },
+  { code: 'canceled', is_terminal: true },
+  { code: 'partial_succeeded', is_terminal: true },
+];
+
+const ROUTES: readonly Route[] = [
+  { pattern: /^\/v1\/health$/, handlers: { GET: () => ({ status: 200, json: { ok: true } }) } },
+  { pattern: /^\/v1\/runs\/statuses$/, handlers: { GET: listStatuses } },
+  { pattern: /^\/v1\/runs$/, handlers: { GET: listRuns } },
+  { pattern: /^\/v1\/runs\/([^/]+)$/, handlers: { GET: getRun } },
+  { pattern: /^\/v1\/runs\/([^/]+)\/logs$/, handlers: { GET: listLogs } },
+  { pattern: /^\/v1\/runs\/([^/]+)\/logs\/([^/]+)$/, handlers: { GET: getLog } },
+  { pattern: /^\/v1\/runs\/([^/]+)\/node-runs$/, handlers: { GET: listNodeRuns } },
+  { pattern: /^\/v1\/runs\/([^/]+)\/node-runs\/([^/]+)$/, handlers: { GET: getNodeRun } },
+  // The model path is greedy and may have any depth, e.g. bytedance/seedance/2.0/fast/text-to-video.
+  { pattern: /^\/v1\/models\/(.+)\/runs$/, handlers: { POST: postRun } },
+  { pattern: /^\/files\/([^/]+)\/([^/]+)$/, handlers: { GET: getFile } },
+];
+
+function headerValue(request: RouteRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Returns the API key of a `/v1/` request; throws 401 UNAUTHORIZED when it is missing or unknown. */
+function authenticate(state: SimulatorState, request: RouteRequest): string {
+  const authorization = headerValue(request, 'authorization');
+  const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (match === null) {
+    throw new SimulatorHttpError(
+      401,
+      'UNAUTHORIZED',
+      'Missing bearer token; send the header Authorization: Bearer <api key>.',
+    );
+  }
+  const key = match[1] ?? '';
+  if (!state.apiKeys.includes(key)) {
+    throw new SimulatorHttpError(
+      401,
+      'UNAUTHORIZED',
+      'Invalid API key; check the key sent in the Authorization header.',
+    );
+  }
+  return key;
+}
+
+/** Returns the response for `request`. Throws SimulatorHttpError for every error response. */
+export function routeRequest(state: SimulatorState, request: RouteRequest): RouteResponse {
+  const isApi = request.path === '/v1' || request.path.startsWith('/v1/');
+  const apiKey = isApi ? authenticate(state, request) : '';
+
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(request.path);
+    if (match === null) continue;
+    const handler = route.handlers[request.method];
+    if (handler === undefined) {
+      const allowed = Object.keys(route.handlers).join(', ');
+      throw new SimulatorHttpError(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `Method ${request.method} is not allowed on ${request.path}; use ${allowed}.`,
+        null,
+        {
+          allow: allowed,
+        },
+      );
+    }
+    return handler(request, match.slice(1), { state, now: state.clock.now(), apiKey });
+  }
+  throw new SimulatorHttpError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}.`);
+}
+
+function decodeParam(value: string | undefined): string {
+  try {
+    return decodeURIComponent(value ?? '');
+  } catch {
+    return value ?? '';
+  }
+}
+
+/** Returns the run with id `rawId`; throws 404 RUN_NOT_FOUND for an unknown or malformed id. */
+function findRun(state: SimulatorState, rawId: string | undefined): StoredRun {
+  const id = decodeParam(rawId);
+  const run = state.runs.get(id.toLowerCase());
+  if (run === undefined) {
+    throw new SimulatorHttpError(404, 'RUN_NOT_FOUND', `No run with id "${id}".`);
+  }
+  return run;
+}
+
+function postRun(request: RouteRequest, params: readonly string[], context: HandlerContext): RouteResponse {
+  // Not documented: the status code of run creation. The simulator responds with 201, as batch creation does.
+  const run = createRun(context.state, {
+    rawModelPath: params[0] ?? '',
+    body: request.body,
+    organizationId: headerValue(request, 'x-organization-id') || undefined,
+    apiKey: context.apiKey,
+  });
+  return { status: 201, json: run };
+}
+
+function getRun(_request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  return { status: 200, json: renderRun(findRun(state, params[0]), now, state.drift) };
+}
+
+function listRuns(request: RouteRequest, _params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  const runs = [...state.runs.values()].map((run) => renderRun(run, now, state.drift));
+  const resource: ListResource = { scope: 'runs', fields: RUN_FIELDS, defaultSort: 'created_at:desc' };
+  return { status: 200, json: listPage(runs, request.query, resource) };
+}
+
+/** Not documented: the response shape. The simulator sends `{items: [{code, is_terminal}]}`. */
+function listStatuses(_request: RouteRequest, _params: readonly string[], { state }: HandlerContext): RouteResponse {
+  const items = RUN_STATUSES.map((status) =>
+    status.code === 'canceled' && state.drift.cancelledSpelling ? { ...status, code: 'cancelled' } : status,
+  );
+  return { status: 200, json: { items } };
+}
+
+/** Returns the run's log lines at `now`, each with the run embedded as the logs endpoints send them. */
+function logsWithRun(state: SimulatorState, run: StoredRun, now: number): JsonObject[] {
+  const snapshot = renderRun(run, now, state.drift);
+  return renderLogs(run, now, state.drift).map((log) => ({ ...log, run: snapshot }));
+}
+
+function listLogs(request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  // Not documented: whether `any` works as the run id here; the simulator accepts it only for node-runs.
+  const run = findRun(state, params[0]);
+  const resource: ListResource = { scope: `logs:${run.id}`, fields: LOG_FIELDS, defaultSort: 'timestamp:asc' };
+  return { status: 200, json: listPage(logsWithRun(state, run, now), request.query, resource) };
+}
+
+function getLog(_request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  const run = findRun(state, params[0]);
+  const logId = decodeParam(params[1]).toLowerCase();
+  const log = logsWithRun(state, run, now).find((candidate) => candidate['id'] === logId);
+  if (log === undefined) {
+    // Not documented: the code for an unknown log id. The simulator responds with 404 LOG_NOT_FOUND.
+    throw new SimulatorHttpError(404, 'LOG_NOT_FOUND', `No log with id "${logId}" in run ${run.id}.`);
+  }
+  return { status: 200, json: log };
+}
+
+/** Returns the node-runs of one run, or of every run when `rawRunId` is `any`. */
+function nodeRunsOf(
+  state: SimulatorState,
+  rawRunId: string | undefined,
+  now: number,
+): { scope: string; items: JsonObject[] } {
+  if (rawRunId === 'any') {
+    const items = [...state.runs.values()].flatMap((run) => renderNodeRuns(run, now, state.drift));
+    return { scope: 'node-runs:any', items };
+  }
+  const run = findRun(state, rawRunId);
+  return { scope: `node-runs:${run.id}`, items: renderNodeRuns(run, now, state.drift) };
+}
+
+function listNodeRuns(request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  const { scope, items } = nodeRunsOf(state, params[0], now);
+  const resource: ListResource = { scope, fields: NODE_RUN_FIELDS, defaultSort: 'created_at:asc' };
+  return { status: 200, json: listPage(items, request.query, resource) };
+}
+
+function getNodeRun(_request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  const nodeRunId = decodeParam(params[1]).toLowerCase();
+  const nodeRun = nodeRunsOf(state, params[0], now).items.find((candidate) => candidate['id'] === nodeRunId);
+  if (nodeRun === undefined) {
+    // Not documented: the code for an unknown node-run id. The simulator responds with 404 NODE_RUN_NOT_FOUND.
+    throw new SimulatorHttpError(404, 'NODE_RUN_NOT_FOUND', `No node-run with id "${nodeRunId}".`);
+  }
+  return { status: 200, json: nodeRun };
+}
+
+/** Serves a placeholder for an output file of a finished run; unknown files and unfinished runs get 404. */
+function getFile(request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
+  const run = state.runs.get(decodeParam(params[0]).toLowerCase());
+  const url = `${state.baseUrl}${request.path}`;
+  const output = run === undefined ? undefined : visibleOutputs(run, now).find((candidate) => candidate.url === url);
+  if (output === undefined) {
+    throw new SimulatorHttpError(404, 'NOT_FOUND', `No output file at ${request.path}.`);
+  }
+  const bytes = placeholderFileBytes(output.content_type, output.size_bytes);
+  return { status: 200, bytes, headers: { 'content-type': output.content_type } };
+}

@@ -1,0 +1,27 @@
+/**
+ * The mutable state of one simulator: its clock, models, runs and settings.
+ */
+import type { SimulatedClock } from './clock.js';
+import type { UuidV7Generator } from './ids.js';
+import type { SimulatedModel } from './models.js';
+import type { StoredRun, ViewDrift } from './run-view.js';
+
+/** Every documented drift switch, resolved to a boolean. */
+export interface ResolvedDrift extends ViewDrift {
+  /** Runs go from `queued` straight to `running`. */
+  readonly skipDispatching: boolean;
+}
+
+/** State shared by the route handlers of one simulator. */
+export interface SimulatorState {
+  readonly clock: SimulatedClock;
+  /** Models by their slash path. */
+  readonly models: ReadonlyMap<string, SimulatedModel>;
+  /** Runs by id, in creation order. */
+  readonly runs: Map<string, StoredRun>;
+  readonly runIds: UuidV7Generator;
+  readonly apiKeys: readonly string[];
+  readonly drift: ResolvedDrift;
+  /** `http://127.0.0.1:<port>`; empty until the server listens. */
+  baseUrl: string;
+}
