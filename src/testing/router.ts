@@ -3,6 +3,7 @@
  * Every `/v1/` route needs `Authorization: Bearer <key>`; the output files under `/files/`
  * stand for presigned URLs and need none.
  */
+import { KNOWN_RUN_STATUSES, isTerminalStatus } from '../codecs/status.js';
 import { createRun } from './create-run.js';
 import { placeholderFileBytes } from './files.js';
 import { SimulatorHttpError } from './http-errors.js';
@@ -42,15 +43,10 @@ interface Route {
 }
 
 /** Run statuses with whether each is terminal. */
-const RUN_STATUSES: readonly { code: string; is_terminal: boolean }[] = [
-  { code: 'queued', is_terminal: false },
-  { code: 'dispatching', is_terminal: false },
-  { code: 'running', is_terminal: false },
-  { code: 'succeeded', is_terminal: true },
-  { code: 'failed', is_terminal: true },
-  { code: 'canceled', is_terminal: true },
-  { code: 'partial_succeeded', is_terminal: true },
-];
+const RUN_STATUSES: readonly { code: string; is_terminal: boolean }[] = KNOWN_RUN_STATUSES.map((code) => ({
+  code,
+  is_terminal: isTerminalStatus(code),
+}));
 
 const ROUTES: readonly Route[] = [
   { pattern: /^\/v1\/health$/, handlers: { GET: () => ({ status: 200, json: { ok: true } }) } },

@@ -1,6 +1,7 @@
 /**
  * `input.simulate`: the knobs in a run input that decide how a simulated run ends.
  */
+import { KNOWN_RUN_STATUSES } from '../codecs/status.js';
 import { checkField, isJsonObject, type InputIssue } from './models.js';
 
 /** Terminal status that a simulated run reaches. */
@@ -53,16 +54,7 @@ export interface RunSteering {
 }
 
 /** The seven documented run statuses plus the UK spelling of `canceled`. */
-const DOCUMENTED_STATUSES = new Set([
-  'queued',
-  'dispatching',
-  'running',
-  'succeeded',
-  'failed',
-  'canceled',
-  'cancelled',
-  'partial_succeeded',
-]);
+const DOCUMENTED_STATUSES = new Set<string>([...KNOWN_RUN_STATUSES, 'cancelled']);
 
 const STATUS_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
