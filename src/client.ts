@@ -29,7 +29,7 @@ export interface RunflowClientConfig {
   readonly scheduler?: SchedulerLike;
 }
 
-/** A Runflow API client. It holds the API key in a closure, never in a property. */
+/** A Runflow API client. It keeps the API key in a closure, never in a property. */
 export interface RunflowClient {
   /** The base URL requests go to, without a trailing slash. */
   readonly baseUrl: string;

@@ -32,7 +32,7 @@ export class RunflowError extends Error {
     this[BRAND] = new.target.name as RunflowErrorKind;
   }
 
-  /** A plain object for logs and JSON; it holds no secrets because no error stores them. */
+  /** Returns a plain object for logs and JSON. It contains no secrets because no error stores them. */
   toJSON(): Record<string, unknown> {
     const fields: Record<string, unknown> = { name: this.name, message: this.message };
     for (const [key, value] of Object.entries(this)) {
@@ -107,7 +107,7 @@ export interface DecodeIssue {
 /** A response or callback body that does not have the documented shape. */
 export class RunflowDecodeError extends RunflowError {
   constructor(
-    /** What was decoded, e.g. `run` or `GET /v1/runs/{id} response`. */
+    /** Name of the decoded value, e.g. `run` or `GET /v1/runs/{id} response`. */
     readonly target: string,
     readonly issues: readonly DecodeIssue[],
     /** The value as received. */

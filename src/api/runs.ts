@@ -14,7 +14,7 @@ export interface CreateRunRequest {
   readonly input: Readonly<Record<string, unknown>>;
   /** Arbitrary key/values stored on the run and echoed in callbacks. */
   readonly metadata?: Readonly<Record<string, unknown>> | null;
-  /** Where Runflow POSTs the terminal event envelope. */
+  /** URL to which Runflow POSTs the terminal event envelope. */
   readonly callbackUrl?: string | null;
   /** Your own reference, stored on the run as `client_ref`. */
   readonly clientRef?: string | null;

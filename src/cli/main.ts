@@ -26,7 +26,7 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** Where the CLI writes and what it reads from its environment. */
+/** Output streams, environment and interrupt signal of one CLI invocation. */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };

@@ -18,7 +18,7 @@ export function decodeOrThrow<A, O>(codec: t.Type<A, O, unknown>, value: unknown
  *
  * io-ts adds a context entry for every member of an intersection or union. Those entries are
  * not part of the data's path, so they are left out. A failed `X | null` union is reported as
- * the failure inside `X`, since the null alternative only ever says "expected null". Any other
+ * the failure inside `X`, since the null alternative only ever reports "expected null". Any other
  * failed union is reported once, by its own name.
  */
 export function toIssues(errors: t.Errors, rootName: string, rootValue: unknown): DecodeIssue[] {

@@ -39,7 +39,7 @@ export interface Page<T> {
   readonly prev_pq?: string | null | undefined;
 }
 
-/** The cursor for the next page, from either field name, or undefined at the last page. */
+/** Returns the cursor for the next page, from either field name, or undefined at the last page. */
 export function nextCursor(page: Page<unknown>): string | undefined {
   return page.next ?? page.next_pq ?? undefined;
 }

@@ -51,7 +51,7 @@ export interface HttpRequest<A> {
   readonly decode: (json: unknown, describe: string) => A;
 }
 
-/** Longest part of a non-JSON error body kept in RunflowHttpError.bodyExcerpt. */
+/** Maximum length of the non-JSON error body kept in RunflowHttpError.bodyExcerpt. */
 const EXCERPT_CHARS = 200;
 
 /**

@@ -6,7 +6,7 @@ import { RunflowInputError, describeValue } from '../errors.js';
  */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-/** How a run is polled. */
+/** Poll settings of a run. */
 export interface PollConfig {
   /** Delay before the next poll after a poll that showed a change, in ms. Default 1000. */
   readonly intervalMs?: number;

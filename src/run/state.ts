@@ -3,7 +3,7 @@ import { isKnownRunStatus, isTerminalStatus, normalizeStatus, statusRank, type R
 import type { RunEvent } from './events.js';
 
 /**
- * What a run Observable has emitted so far. Treat it as immutable: `foldSnapshot` returns a new
+ * Record of what a run Observable has emitted so far. Treat it as immutable: `foldSnapshot` returns a new
  * state and never changes the one it was given.
  */
 export interface RunState {

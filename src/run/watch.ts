@@ -30,7 +30,7 @@ export interface WatchOptions {
   readonly poll?: PollConfig;
 }
 
-/** What the run Observable needs from the client. */
+/** Dependencies of a run Observable, provided by the client. */
 export interface WatchContext {
   readonly getRun: (runId: string) => Observable<Run>;
   readonly scheduler: SchedulerLike;

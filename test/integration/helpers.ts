@@ -3,8 +3,6 @@ import type { AddressInfo } from 'node:net';
 
 import {
   asyncScheduler,
-  lastValueFrom,
-  toArray,
   type Observable,
   type SchedulerAction,
   type SchedulerLike,
@@ -25,10 +23,6 @@ export async function collect(
       error: (error: unknown) => resolve({ events, error, completed: false }),
     });
   });
-}
-
-export async function collectAll(events$: Observable<RunEvent>): Promise<RunEvent[]> {
-  return lastValueFrom(events$.pipe(toArray()));
 }
 
 export const statuses = (events: readonly RunEvent[]): string[] =>

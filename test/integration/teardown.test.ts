@@ -43,7 +43,7 @@ describe('unsubscribe', () => {
       .run(VIDEO_MODEL, { input: { prompt: 'x' } })
       .subscribe((event) => (sawQueued ||= event.type === 'status'));
     await until(() => sawQueued);
-    // The create has answered; the next poll waits on a 10 s timer.
+    // The create request has returned, and the next poll waits on a 10 s timer.
     expect(scheduler.pending()).toBe(1);
     const requestsBefore = simulator.requests().length;
     subscription.unsubscribe();

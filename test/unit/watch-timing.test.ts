@@ -14,14 +14,14 @@ import {
 } from '../../src/index.js';
 import { runSnapshot } from './fixtures.js';
 
-/** Each fake request answers after this many virtual ms. */
+/** Latency of each fake request, in virtual ms. */
 const LATENCY = 2;
 
 interface Harness {
   readonly scheduler: TestScheduler;
   /** Virtual time of each getRun request, in ms. */
   readonly requestTimes: number[];
-  /** Virtual time at which each request was cancelled before its answer. */
+  /** Virtual time at which each request was cancelled before its response. */
   readonly cancelTimes: number[];
   readonly events: Array<{ at: number; event: RunEvent }>;
   readonly warnings: Array<{ message: string; fields: LogFields | undefined }>;
@@ -29,7 +29,7 @@ interface Harness {
 }
 
 /**
- * Runs `runEvents` in virtual time against a fake getRun that answers the given statuses in
+ * Runs `runEvents` in virtual time against a fake getRun that returns the given statuses in
  * order (the first status is the create response) and repeats the last one.
  */
 function simulate(statuses: string[], options: WatchOptions & { unsubscribeAt?: number } = {}): Harness {
