@@ -3,7 +3,9 @@
  */
 import { builtInModels } from './built-in-models.js';
 import { validateTimeScale } from './clock.js';
+import { validateFaultRule, type FaultRule } from './faults.js';
 import type { SimulatedModel } from './models.js';
+import { resolveRateLimit, type RateLimitConfig } from './rate-limit.js';
 import type { ResolvedDrift } from './state.js';
 
 /** API key that every simulator accepts unless `SimulatorConfig.apiKeys` replaces the list. */
@@ -36,6 +38,15 @@ export interface SimulatorConfig {
   readonly models?: readonly SimulatedModel[];
   /** Documented API drift to reproduce. Default: none. */
   readonly drift?: SimulatorDrift;
+  /** Token bucket per API key; `Simulator.setRateLimit()` changes it later. Default: false, no rate limit. */
+  readonly rateLimit?: RateLimitConfig | false;
+  /** Fault rules active from the start, as if passed to `Simulator.injectFault()` in order. Default: none. */
+  readonly faults?: readonly FaultRule[];
+  /**
+   * Keep every request for `Simulator.requests()` and `requestCount()`. Turn it off for long
+   * benchmarks; `counters()` keeps counting. Default: true.
+   */
+  readonly recordRequests?: boolean;
 }
 
 /** `SimulatorConfig` with defaults applied. */
@@ -46,6 +57,9 @@ export interface ResolvedConfig {
   readonly apiKeys: readonly string[];
   readonly models: ReadonlyMap<string, SimulatedModel>;
   readonly drift: ResolvedDrift;
+  readonly rateLimit: RateLimitConfig | false;
+  readonly faults: readonly FaultRule[];
+  readonly recordRequests: boolean;
 }
 
 const API_KEY_PATTERN = /^\S+$/;
@@ -97,6 +111,17 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
     models.set(model.id, model);
   }
 
+  const rateLimit = config.rateLimit ?? false;
+  resolveRateLimit(rateLimit);
+  const faults = config.faults ?? [];
+  if (!Array.isArray(faults)) {
+    throw new TypeError('Invalid faults: expected an array of fault rules.');
+  }
+  faults.forEach(validateFaultRule);
+  if (config.recordRequests !== undefined && typeof config.recordRequests !== 'boolean') {
+    throw new TypeError(`Invalid recordRequests ${String(config.recordRequests)}: expected true or false.`);
+  }
+
   return {
     port,
     timeScale,
@@ -108,5 +133,8 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
       legacyImageUrls: config.drift?.legacyImageUrls === true,
       skipDispatching: config.drift?.skipDispatching === true,
     },
+    rateLimit,
+    faults: [...faults],
+    recordRequests: config.recordRequests ?? true,
   };
 }

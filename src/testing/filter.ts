@@ -235,36 +235,144 @@ function compareValues(actual: unknown, literal: string, kind: FilterFieldKind):
   }
 }
 
-/** Returns whether `item` matches the filter. */
+/** A compiled filter: returns whether an item matches. */
+export type FilterPredicate = (item: Readonly<Record<string, unknown>>) => boolean;
+
+type Comparison = Extract<FilterNode, { kind: 'compare' }>;
+
+/** Returns whether `item` matches the filter. Compile once with `compileFilter()` to test many items. */
 export function matchesFilter(node: FilterNode, item: Readonly<Record<string, unknown>>): boolean {
+  return compileFilter(node)(item);
+}
+
+/**
+ * Compiles a parsed filter into a predicate. The time to compile and to test one item grows
+ * linearly with the number of terms, and long `AND`/`OR` chains use no recursion, so a
+ * client can filter on 500 or more ids. Equality tests of one string field joined by `OR`,
+ * such as `id:a OR id:b`, become one set lookup.
+ */
+export function compileFilter(node: FilterNode): FilterPredicate {
   switch (node.kind) {
-    case 'and':
-      return matchesFilter(node.left, item) && matchesFilter(node.right, item);
     case 'or':
-      return matchesFilter(node.left, item) || matchesFilter(node.right, item);
-    case 'not':
-      return !matchesFilter(node.operand, item);
-    case 'compare': {
-      const actual = item[node.field];
-      if (node.value === null) {
-        const isNull = actual === null || actual === undefined;
-        return node.operator === ':' || node.operator === '=' ? isNull : false;
-      }
-      const order = compareValues(actual, node.value, node.fieldKind);
-      if (order === undefined) return false;
-      switch (node.operator) {
-        case ':':
-        case '=':
-          return order === 0;
-        case '>':
-          return order > 0;
-        case '<':
-          return order < 0;
-        case '>=':
-          return order >= 0;
-        case '<=':
-          return order <= 0;
-      }
+      return compileOr(chainOperands(node, 'or'));
+    case 'and': {
+      const operands = chainOperands(node, 'and').map(compileFilter);
+      return (item) => operands.every((operand) => operand(item));
     }
+    case 'not': {
+      const operand = compileFilter(node.operand);
+      return (item) => !operand(item);
+    }
+    case 'compare':
+      return (item) => matchesComparison(node, item);
+  }
+}
+
+/**
+ * Returns the operands of a chain of `kind` nodes, left to right: `a OR (b OR c) OR d` gives
+ * a, b, c and d. It walks the tree with an explicit stack, because the parser nests a chain
+ * of n terms n levels deep.
+ */
+function chainOperands(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
+  const operands: FilterNode[] = [];
+  const pending: FilterNode[] = [node];
+  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
+    if (current.kind === kind) {
+      pending.push(current.right, current.left);
+    } else {
+      operands.push(current);
+    }
+  }
+  return operands;
+}
+
+/** Returns whether `node` tests a string field for equality with a non-null value, which a set can check. */
+function isStringEquality(node: FilterNode): node is Comparison & { readonly value: string } {
+  return (
+    node.kind === 'compare' &&
+    node.fieldKind === 'string' &&
+    (node.operator === ':' || node.operator === '=') &&
+    node.value !== null
+  );
+}
+
+function compileOr(operands: readonly FilterNode[]): FilterPredicate {
+  const valuesByField = new Map<string, Set<string>>();
+  const others: FilterPredicate[] = [];
+  for (const operand of operands) {
+    if (isStringEquality(operand)) {
+      const values = valuesByField.get(operand.field) ?? new Set<string>();
+      values.add(operand.value);
+      valuesByField.set(operand.field, values);
+    } else {
+      others.push(compileFilter(operand));
+    }
+  }
+  const predicates: FilterPredicate[] = [...valuesByField].map(([field, values]) => (item) => {
+    const actual = item[field];
+    return typeof actual === 'string' && values.has(actual);
+  });
+  predicates.push(...others);
+  return (item) => predicates.some((predicate) => predicate(item));
+}
+
+function matchesComparison(node: Comparison, item: Readonly<Record<string, unknown>>): boolean {
+  const actual = item[node.field];
+  if (node.value === null) {
+    const isNull = actual === null || actual === undefined;
+    return node.operator === ':' || node.operator === '=' ? isNull : false;
+  }
+  const order = compareValues(actual, node.value, node.fieldKind);
+  if (order === undefined) return false;
+  switch (node.operator) {
+    case ':':
+    case '=':
+      return order === 0;
+    case '>':
+      return order > 0;
+    case '<':
+      return order < 0;
+    case '>=':
+      return order >= 0;
+    case '<=':
+      return order <= 0;
+  }
+}
+
+/**
+ * Returns the values that the string field `field` must equal for an item to match, or
+ * undefined when the filter does not limit `field` to a finite set. For example
+ * `(id:a OR id:b) AND status_code:failed` gives {a, b} for `id`. A list endpoint can look up
+ * those items instead of testing every item; it must still apply the whole filter to them.
+ */
+export function equalityCandidates(node: FilterNode, field: string): ReadonlySet<string> | undefined {
+  switch (node.kind) {
+    case 'or': {
+      // Every term must limit the field, else an item can match through the unlimited term.
+      const union = new Set<string>();
+      for (const operand of chainOperands(node, 'or')) {
+        const values = equalityCandidates(operand, field);
+        if (values === undefined) return undefined;
+        for (const value of values) union.add(value);
+      }
+      return union;
+    }
+    case 'and': {
+      // One limiting term is enough; several limit the field to their intersection.
+      let intersection: Set<string> | undefined;
+      for (const operand of chainOperands(node, 'and')) {
+        const values = equalityCandidates(operand, field);
+        if (values === undefined) continue;
+        intersection =
+          intersection === undefined
+            ? new Set(values)
+            : new Set([...intersection].filter((value) => values.has(value)));
+      }
+      return intersection;
+    }
+    case 'not':
+      return undefined;
+    case 'compare':
+      return isStringEquality(node) && node.field === field ? new Set([node.value]) : undefined;
   }
 }

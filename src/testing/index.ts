@@ -2,8 +2,9 @@
  * `runflow-rx/testing`: a local Runflow simulator for tests and demos.
  *
  * A real HTTP server on 127.0.0.1 that implements the Runflow Runs API (create, get, list,
- * statuses, logs, node-runs) with scripted models, steerable outcomes, simulated time and
- * switches for documented API drift. See docs/simulator.md.
+ * statuses, logs, node-runs) with scripted models, steerable outcomes, simulated time,
+ * switches for documented API drift, rate limiting, `Idempotency-Key` on run creation and
+ * programmable faults. See docs/simulator.md.
  *
  * @example
  * import { startSimulator } from 'runflow-rx/testing';
@@ -18,6 +19,10 @@ export type { RecordedRequest, RequestFilter, Simulator } from './server.js';
 export { SIMULATOR_API_KEY } from './config.js';
 export type { SimulatorConfig, SimulatorDrift } from './config.js';
 export type { QueuedResponse } from './response-queue.js';
+export type { Fault, FaultRule } from './faults.js';
+export type { RateLimitConfig } from './rate-limit.js';
+export type { CounterFilter } from './counters.js';
+export { IDEMPOTENCY_RETENTION_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.js';
 export { builtInModels, gptImageModel, seedanceVideoModel, smartResizeModel } from './built-in-models.js';
 export { checkField, validateFields } from './models.js';
 export type {

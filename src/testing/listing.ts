@@ -7,7 +7,7 @@
  * between two page requests therefore neither shifts nor repeats items on later pages.
  * The response is `{items, first, next, previous}`; `next` and `previous` are null at the ends.
  */
-import { FilterSyntaxError, matchesFilter, parseFilter, type FilterFieldKind, type FilterNode } from './filter.js';
+import { compileFilter, FilterSyntaxError, parseFilter, type FilterFieldKind, type FilterNode } from './filter.js';
 import { invalidQueryParameter, SimulatorHttpError } from './http-errors.js';
 import type { JsonObject } from './run-view.js';
 
@@ -24,6 +24,12 @@ export interface ListResource {
   /** `sort_by` used when the request has none, e.g. `created_at:desc`. */
   readonly defaultSort: string;
 }
+
+/**
+ * The items of a list endpoint: all of them, or a function that returns every item that can
+ * match the parsed `q` filter (undefined without one). `listPage()` still applies the filter.
+ */
+export type ListItems = readonly JsonObject[] | ((filter: FilterNode | undefined) => readonly JsonObject[]);
 
 /** A page of a list endpoint. */
 export interface ListPage {
@@ -198,10 +204,16 @@ function project(item: JsonObject, fields: readonly string[] | undefined): JsonO
 }
 
 /**
- * Returns the page of `items` that the list query in `params` requests.
- * Throws SimulatorHttpError on invalid parameters.
+ * Returns the page of `items` that the list query in `params` requests, and passes the items
+ * of the page to `onPage` before the `fields` projection. Throws SimulatorHttpError on invalid
+ * parameters.
  */
-export function listPage(items: readonly JsonObject[], params: URLSearchParams, resource: ListResource): ListPage {
+export function listPage(
+  items: ListItems,
+  params: URLSearchParams,
+  resource: ListResource,
+  onPage?: (pageItems: readonly JsonObject[]) => void,
+): ListPage {
   const limit = parseLimit(params.get('limit'));
   const fields = parseFields(params.get('fields'), resource);
   const fromPrev = parseFromPrev(params.get('from_prev'));
@@ -232,9 +244,11 @@ export function listPage(items: readonly JsonObject[], params: URLSearchParams, 
   const sortKeys = parseSort(cursor?.s ?? requestedSort ?? resource.defaultSort, resource);
   const sortText = sortKeys.map(formatSortKey).join(',');
   const filter = parseQuery(queryText, resource);
+  const matches = filter === undefined ? undefined : compileFilter(filter);
+  const candidates = typeof items === 'function' ? items(filter) : items;
 
-  const sorted = items
-    .filter((item) => filter === undefined || matchesFilter(filter, item))
+  const sorted = candidates
+    .filter((item) => matches === undefined || matches(item))
     .map((item) => ({ item, key: sortValues(item, sortKeys) }))
     .sort((left, right) => compareSortValues(left.key, right.key, sortKeys));
 
@@ -257,6 +271,7 @@ export function listPage(items: readonly JsonObject[], params: URLSearchParams, 
     end = Math.min(sorted.length, start + limit);
   }
   const page = sorted.slice(start, end);
+  onPage?.(page.map((entry) => entry.item));
 
   const makeCursor = (d: CursorPayload['d'], k: readonly unknown[]): string =>
     encodeCursor({ r: resource.scope, q: queryText, s: sortText, d, k });

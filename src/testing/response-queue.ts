@@ -3,6 +3,8 @@
  * pages, malformed JSON, slow responses and dropped connections.
  */
 
+import { parsesAsJson } from './http-response.js';
+
 /**
  * A raw response that replaces the real one for the next matching request(s).
  *
@@ -112,13 +114,4 @@ export function queuedResponseHeaders(rule: QueuedResponse): Record<string, stri
     headers['content-type'] = parsesAsJson(rule.body) ? 'application/json' : 'text/html';
   }
   return headers;
-}
-
-function parsesAsJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }

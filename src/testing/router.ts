@@ -6,10 +6,12 @@
 import { KNOWN_RUN_STATUSES, isTerminalStatus } from '../codecs/status.js';
 import { createRun } from './create-run.js';
 import { placeholderFileBytes } from './files.js';
+import { equalityCandidates, type FilterNode } from './filter.js';
 import { SimulatorHttpError } from './http-errors.js';
 import { listPage, type ListResource } from './listing.js';
 import { LOG_FIELDS, NODE_RUN_FIELDS, RUN_FIELDS } from './resources.js';
 import { renderLogs, renderNodeRuns, renderRun, visibleOutputs, type JsonObject, type StoredRun } from './run-view.js';
+import { recordServedView, staleViewTime } from './stale-views.js';
 import type { SimulatorState } from './state.js';
 
 /** The parts of an HTTP request that the handlers read. */
@@ -35,10 +37,22 @@ interface HandlerContext {
   readonly now: number;
   /** The API key the request carried, for `/v1/` routes. */
   readonly apiKey: string;
+  /** Whether run reads serve the older views of the `stale` fault. */
+  readonly stale: boolean;
+}
+
+/** Options of `routeRequest()`. */
+export interface RouteOptions {
+  /** The key that `authenticateRequest()` returned. */
+  readonly apiKey: string;
+  /** Serve the older views of the `stale` fault on `GET /v1/runs/{id}` and `GET /v1/runs`. Default: false. */
+  readonly stale?: boolean;
 }
 
 interface Route {
   readonly pattern: RegExp;
+  /** The path with named placeholders, e.g. `/v1/runs/{id}/logs`, as request counters report it. */
+  readonly template: string;
   readonly handlers: Readonly<Record<string, Handler>>;
 }
 
@@ -49,25 +63,60 @@ const RUN_STATUSES: readonly { code: string; is_terminal: boolean }[] = KNOWN_RU
 }));
 
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/v1\/health$/, handlers: { GET: () => ({ status: 200, json: { ok: true } }) } },
-  { pattern: /^\/v1\/runs\/statuses$/, handlers: { GET: listStatuses } },
-  { pattern: /^\/v1\/runs$/, handlers: { GET: listRuns } },
-  { pattern: /^\/v1\/runs\/([^/]+)$/, handlers: { GET: getRun } },
-  { pattern: /^\/v1\/runs\/([^/]+)\/logs$/, handlers: { GET: listLogs } },
-  { pattern: /^\/v1\/runs\/([^/]+)\/logs\/([^/]+)$/, handlers: { GET: getLog } },
-  { pattern: /^\/v1\/runs\/([^/]+)\/node-runs$/, handlers: { GET: listNodeRuns } },
-  { pattern: /^\/v1\/runs\/([^/]+)\/node-runs\/([^/]+)$/, handlers: { GET: getNodeRun } },
+  { pattern: /^\/v1\/health$/, template: '/v1/health', handlers: { GET: () => ({ status: 200, json: { ok: true } }) } },
+  { pattern: /^\/v1\/runs\/statuses$/, template: '/v1/runs/statuses', handlers: { GET: listStatuses } },
+  { pattern: /^\/v1\/runs$/, template: '/v1/runs', handlers: { GET: listRuns } },
+  { pattern: /^\/v1\/runs\/([^/]+)$/, template: '/v1/runs/{id}', handlers: { GET: getRun } },
+  { pattern: /^\/v1\/runs\/([^/]+)\/logs$/, template: '/v1/runs/{id}/logs', handlers: { GET: listLogs } },
+  {
+    pattern: /^\/v1\/runs\/([^/]+)\/logs\/([^/]+)$/,
+    template: '/v1/runs/{id}/logs/{log_id}',
+    handlers: { GET: getLog },
+  },
+  {
+    pattern: /^\/v1\/runs\/([^/]+)\/node-runs$/,
+    template: '/v1/runs/{id}/node-runs',
+    handlers: { GET: listNodeRuns },
+  },
+  {
+    pattern: /^\/v1\/runs\/([^/]+)\/node-runs\/([^/]+)$/,
+    template: '/v1/runs/{id}/node-runs/{node_run_id}',
+    handlers: { GET: getNodeRun },
+  },
   // The model path is greedy and may have any depth, e.g. bytedance/seedance/2.0/fast/text-to-video.
-  { pattern: /^\/v1\/models\/(.+)\/runs$/, handlers: { POST: postRun } },
-  { pattern: /^\/files\/([^/]+)\/([^/]+)$/, handlers: { GET: getFile } },
+  { pattern: /^\/v1\/models\/(.+)\/runs$/, template: '/v1/models/{model_id}/runs', handlers: { POST: postRun } },
+  { pattern: /^\/files\/([^/]+)\/([^/]+)$/, template: '/files/{run_id}/{file_name}', handlers: { GET: getFile } },
 ];
+
+/** Endpoint of the create-run route, as `endpointOf()` names it. */
+export const CREATE_RUN_ENDPOINT = 'POST /v1/models/{model_id}/runs';
+
+/** Endpoints whose run views the `stale` fault can make older. */
+export const STALE_READ_ENDPOINTS: ReadonlySet<string> = new Set(['GET /v1/runs/{id}', 'GET /v1/runs']);
+
+/**
+ * Returns the endpoint of a request as `<METHOD> <path template>`, e.g. `GET /v1/runs/{id}`.
+ * A path that matches no route gives `<METHOD> (unknown route)`.
+ */
+export function endpointOf(method: string, path: string): string {
+  const route = ROUTES.find((candidate) => candidate.pattern.test(path));
+  return `${method} ${route === undefined ? '(unknown route)' : route.template}`;
+}
 
 function headerValue(request: RouteRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Returns the API key of a `/v1/` request; throws 401 UNAUTHORIZED when it is missing or unknown. */
+/**
+ * Returns the API key of a `/v1/` request, or an empty string for other paths, which need none.
+ * Throws 401 UNAUTHORIZED when the key of a `/v1/` request is missing or unknown.
+ */
+export function authenticateRequest(state: SimulatorState, request: RouteRequest): string {
+  const isApi = request.path === '/v1' || request.path.startsWith('/v1/');
+  return isApi ? authenticate(state, request) : '';
+}
+
 function authenticate(state: SimulatorState, request: RouteRequest): string {
   const authorization = headerValue(request, 'authorization');
   const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -89,11 +138,17 @@ function authenticate(state: SimulatorState, request: RouteRequest): string {
   return key;
 }
 
-/** Returns the response for `request`. Throws SimulatorHttpError for every error response. */
-export function routeRequest(state: SimulatorState, request: RouteRequest): RouteResponse {
-  const isApi = request.path === '/v1' || request.path.startsWith('/v1/');
-  const apiKey = isApi ? authenticate(state, request) : '';
-
+/**
+ * Returns the response for an authenticated `request`; call `authenticateRequest()` first.
+ * Throws SimulatorHttpError for every error response.
+ */
+export function routeRequest(state: SimulatorState, request: RouteRequest, options: RouteOptions): RouteResponse {
+  const context: HandlerContext = {
+    state,
+    now: state.clock.now(),
+    apiKey: options.apiKey,
+    stale: options.stale === true,
+  };
   for (const route of ROUTES) {
     const match = route.pattern.exec(request.path);
     if (match === null) continue;
@@ -110,7 +165,7 @@ export function routeRequest(state: SimulatorState, request: RouteRequest): Rout
         },
       );
     }
-    return handler(request, match.slice(1), { state, now: state.clock.now(), apiKey });
+    return handler(request, match.slice(1), context);
   }
   throw new SimulatorHttpError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}.`);
 }
@@ -144,14 +199,52 @@ function postRun(request: RouteRequest, params: readonly string[], context: Hand
   return { status: 201, json: run };
 }
 
-function getRun(_request: RouteRequest, params: readonly string[], { state, now }: HandlerContext): RouteResponse {
-  return { status: 200, json: renderRun(findRun(state, params[0]), now, state.drift) };
+/** Returns the simulated time at which a run read renders `run`: an older time for a stale read. */
+function viewTime(run: StoredRun, { state, now, stale }: HandlerContext): number {
+  return stale ? staleViewTime(state, run) : now;
 }
 
-function listRuns(request: RouteRequest, _params: readonly string[], { state, now }: HandlerContext): RouteResponse {
-  const runs = [...state.runs.values()].map((run) => renderRun(run, now, state.drift));
+function getRun(_request: RouteRequest, params: readonly string[], context: HandlerContext): RouteResponse {
+  const { state, now, stale } = context;
+  const run = findRun(state, params[0]);
+  if (!stale) recordServedView(state, run, now);
+  return { status: 200, json: renderRun(run, viewTime(run, context), state.drift) };
+}
+
+/**
+ * Returns the runs that can match `filter`. A filter that restricts `id` to a set of values,
+ * such as `id:a OR id:b`, renders only those runs, so the list cost follows the number of ids.
+ */
+function candidateRuns(state: SimulatorState, filter: FilterNode | undefined): StoredRun[] {
+  const ids = filter === undefined ? undefined : equalityCandidates(filter, 'id');
+  if (ids === undefined) {
+    return [...state.runs.values()];
+  }
+  const runs: StoredRun[] = [];
+  for (const id of ids) {
+    const run = state.runs.get(id);
+    if (run !== undefined) runs.push(run);
+  }
+  return runs;
+}
+
+function listRuns(request: RouteRequest, _params: readonly string[], context: HandlerContext): RouteResponse {
+  const { state } = context;
   const resource: ListResource = { scope: 'runs', fields: RUN_FIELDS, defaultSort: 'created_at:desc' };
-  return { status: 200, json: listPage(runs, request.query, resource) };
+  const page = listPage(
+    (filter) => candidateRuns(state, filter).map((run) => renderRun(run, viewTime(run, context), state.drift)),
+    request.query,
+    resource,
+    // Only the runs on the returned page count as served.
+    (items) => {
+      if (context.stale) return;
+      for (const item of items) {
+        const run = state.runs.get(String(item['id']));
+        if (run !== undefined) recordServedView(state, run, context.now);
+      }
+    },
+  );
+  return { status: 200, json: page };
 }
 
 /** Not documented: the response shape. The simulator sends `{items: [{code, is_terminal}]}`. */

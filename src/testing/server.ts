@@ -1,20 +1,40 @@
 /**
- * The simulator's HTTP server: a `node:http` server on 127.0.0.1 that records every
- * request, serves queued raw responses first and routes the rest to the API handlers.
+ * The simulator's HTTP server: a `node:http` server on 127.0.0.1 that records and counts
+ * every request, serves queued raw responses first and hands the rest to request-handler.ts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SimulatedClock } from './clock.js';
 import { resolveConfig, type SimulatorConfig } from './config.js';
+import { RequestCounters, type CounterFilter } from './counters.js';
+import { FaultRules, type FaultRule } from './faults.js';
 import { SimulatorHttpError } from './http-errors.js';
+import { errorResponse } from './http-response.js';
+import { IdempotencyStore } from './idempotency.js';
 import { UuidV7Generator } from './ids.js';
+import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
+import {
+  handleRequest,
+  resetConnection,
+  sendResponse,
+  type Exchange,
+  type MutableRecord,
+  type RequestHandlerContext,
+} from './request-handler.js';
 import { matchesRequest, queuedResponseHeaders, ResponseQueue, type QueuedResponse } from './response-queue.js';
-import { routeRequest, type RouteResponse } from './router.js';
+import { endpointOf } from './router.js';
 import { renderRun } from './run-view.js';
 import type { SimulatorState } from './state.js';
 
 /** Largest request body the simulator reads; larger bodies get 413. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Largest request line plus headers, in bytes. Node's default of 16 KiB rejects with 431 a
+ * `GET /v1/runs` whose `q` names 500 run ids (about 24 KB encoded) and the cursors that carry
+ * such a filter, so the simulator accepts up to 256 KiB.
+ */
+const MAX_HEADER_BYTES = 256 * 1024;
 
 /** One request that reached the simulator. */
 export interface RecordedRequest {
@@ -66,9 +86,30 @@ export interface Simulator {
   now(): number;
   /** Queues a raw response for the next matching request(s); rules are tried in the order queued, before routing. */
   queueResponse(rule: QueuedResponse): void;
-  /** Returns every request received so far, oldest first. */
+  /**
+   * Adds a fault rule after the active ones; it applies to authenticated requests that pass
+   * the rate limit. Throws TypeError or RangeError for an invalid rule.
+   */
+  injectFault(rule: FaultRule): void;
+  /** Removes every fault rule, including the ones from `SimulatorConfig.faults`. */
+  clearFaults(): void;
+  /**
+   * Replaces the rate limit, or turns it off with false. Every key's bucket starts full again.
+   * Throws TypeError or RangeError for an invalid config.
+   */
+  setRateLimit(config: RateLimitConfig | false): void;
+  /** Returns the number of runs created so far; an idempotent replay creates none. */
+  runCount(): number;
+  /**
+   * Returns the number of requests received per endpoint, e.g. `{ 'GET /v1/runs/{id}': 3 }`,
+   * counting rejected ones too. With `filter.status`, counts only responses with that status.
+   */
+  counters(filter?: CounterFilter): Record<string, number>;
+  /** Sets every counter back to zero; `requests()` keeps its records. */
+  resetCounters(): void;
+  /** Returns every request received so far, oldest first; empty when `recordRequests` is false. */
   requests(): readonly RecordedRequest[];
-  /** Returns the number of requests received that match `filter`. */
+  /** Returns the number of requests received that match `filter`; 0 when `recordRequests` is false. */
   requestCount(filter?: RequestFilter): number;
   /** Returns the number of requests whose response has not finished while their connection is open. */
   inFlightRequests(): number;
@@ -83,16 +124,6 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-interface MutableRecord {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  at: number;
-  status: number | null;
-}
-
 /** Reads the request body as UTF-8 text; resolves undefined when it exceeds MAX_BODY_BYTES. */
 function readBody(request: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
@@ -105,46 +136,6 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
     request.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
-}
-
-function send(
-  response: ServerResponse,
-  record: MutableRecord,
-  status: number,
-  headers: Record<string, string>,
-  body: string | Buffer,
-): void {
-  if (response.destroyed || response.headersSent) {
-    return;
-  }
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  response.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
-  record.status = status;
-  response.end(bytes);
-}
-
-function sendRouteResponse(response: ServerResponse, record: MutableRecord, result: RouteResponse): void {
-  if ('bytes' in result) {
-    send(response, record, result.status, { ...result.headers }, result.bytes);
-    return;
-  }
-  send(
-    response,
-    record,
-    result.status,
-    { 'content-type': 'application/json', ...result.headers },
-    JSON.stringify(result.json),
-  );
-}
-
-function sendError(response: ServerResponse, record: MutableRecord, error: SimulatorHttpError): void {
-  send(
-    response,
-    record,
-    error.status,
-    { 'content-type': 'application/json', ...error.headers },
-    JSON.stringify(error.toBody()),
-  );
 }
 
 /**
@@ -165,14 +156,25 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
     apiKeys: resolved.apiKeys,
     drift: resolved.drift,
     baseUrl: '',
+    servedViews: new Map(),
+  };
+  const faults = new FaultRules();
+  for (const rule of resolved.faults) faults.add(rule);
+  const handlerContext: RequestHandlerContext = {
+    state,
+    clock,
+    rateLimiter: new RateLimiter(resolved.rateLimit, resolved.timeScale),
+    faults,
+    idempotency: new IdempotencyStore(),
   };
   const queue = new ResponseQueue();
+  const counters = new RequestCounters();
   const records: MutableRecord[] = [];
   const sockets = new Set<Socket>();
   const pendingResponses = new Set<ServerResponse>();
   const heldTasks = new Set<{ cancel(): void }>();
 
-  const server = createServer();
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -190,7 +192,17 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
       at: clock.now(),
       status: null,
     };
-    records.push(record);
+    if (resolved.recordRequests) {
+      records.push(record);
+    }
+    const counted = counters.countReceived(endpointOf(record.method, record.path));
+    const exchange: Exchange = {
+      request,
+      response,
+      record,
+      endpoint: counted.endpoint,
+      countStatus: (status) => counters.countStatus(counted, status),
+    };
     pendingResponses.add(response);
     const settle = (): void => {
       pendingResponses.delete(response);
@@ -203,36 +215,36 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
     readBody(request).then(
       (body) => {
         if (body === undefined) {
-          sendError(
-            response,
-            record,
-            new SimulatorHttpError(413, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes.`),
+          const tooLarge = new SimulatorHttpError(
+            413,
+            'PAYLOAD_TOO_LARGE',
+            `The request body exceeds ${MAX_BODY_BYTES} bytes.`,
           );
+          sendResponse(exchange, errorResponse(tooLarge));
           return;
         }
         record.body = body;
         if (queued !== undefined) {
-          sendQueued(queued, request, response, record);
+          sendQueued(queued, exchange);
           return;
         }
-        respond(record, response);
+        handleRequest(handlerContext, exchange).catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          const failure = new SimulatorHttpError(500, 'INTERNAL_ERROR', `The simulator failed: ${message}`);
+          sendResponse(exchange, errorResponse(failure));
+        });
       },
       () => response.destroy(),
     );
   });
 
-  function sendQueued(
-    rule: QueuedResponse,
-    request: IncomingMessage,
-    response: ServerResponse,
-    record: MutableRecord,
-  ): void {
+  function sendQueued(rule: QueuedResponse, exchange: Exchange): void {
     const deliver = (): void => {
       if (rule.resetConnection === true) {
-        request.socket.destroy();
+        resetConnection(exchange);
         return;
       }
-      send(response, record, rule.status, queuedResponseHeaders(rule), rule.body);
+      sendResponse(exchange, { status: rule.status, headers: queuedResponseHeaders(rule), body: rule.body });
     };
     const delayMs = rule.delayMs ?? 0;
     if (delayMs <= 0) {
@@ -243,7 +255,7 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
       // Held until the client disconnects or close() destroys the socket.
       return;
     }
-    const dueAt = record.at + delayMs;
+    const dueAt = exchange.record.at + delayMs;
     if (clock.now() >= dueAt) {
       deliver();
       return;
@@ -253,31 +265,10 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
       deliver();
     });
     heldTasks.add(task);
-    response.on('close', () => {
+    exchange.response.on('close', () => {
       task.cancel();
       heldTasks.delete(task);
     });
-  }
-
-  function respond(record: MutableRecord, response: ServerResponse): void {
-    try {
-      const result = routeRequest(state, {
-        method: record.method,
-        path: record.path,
-        query: record.query,
-        headers: record.headers,
-        body: record.body,
-      });
-      sendRouteResponse(response, record, result);
-    } catch (error) {
-      if (error instanceof SimulatorHttpError) {
-        sendError(response, record, error);
-        return;
-      }
-      // Report a bug in the simulator or in a user model in the response body, because that is where a test looks.
-      const message = error instanceof Error ? error.message : String(error);
-      sendError(response, record, new SimulatorHttpError(500, 'INTERNAL_ERROR', `The simulator failed: ${message}`));
-    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -302,6 +293,12 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
     advanceTime: (ms) => clock.advance(ms),
     now: () => clock.now(),
     queueResponse: (rule) => queue.add(rule),
+    injectFault: (rule) => faults.add(rule),
+    clearFaults: () => faults.clear(),
+    setRateLimit: (rateLimit) => handlerContext.rateLimiter.configure(rateLimit),
+    runCount: () => state.runs.size,
+    counters: (filter) => counters.snapshot(filter),
+    resetCounters: () => counters.reset(),
     requests: () =>
       records.map((record) => ({
         ...record,

@@ -5,6 +5,7 @@ import type { SimulatedClock } from './clock.js';
 import type { UuidV7Generator } from './ids.js';
 import type { SimulatedModel } from './models.js';
 import type { StoredRun, ViewDrift } from './run-view.js';
+import type { ServedView } from './stale-views.js';
 
 /** Every documented drift switch, resolved to a boolean. */
 export interface ResolvedDrift extends ViewDrift {
@@ -24,4 +25,6 @@ export interface SimulatorState {
   readonly drift: ResolvedDrift;
   /** `http://127.0.0.1:<port>`; empty until the server listens. */
   baseUrl: string;
+  /** Lowest-ranked view served by run reads, by run id; stale reads serve it again. */
+  readonly servedViews: Map<string, ServedView>;
 }

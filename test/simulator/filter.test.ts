@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FilterSyntaxError, matchesFilter, parseFilter, type FilterFieldKind } from '../../src/testing/filter.js';
+import {
+  compileFilter,
+  equalityCandidates,
+  FilterSyntaxError,
+  matchesFilter,
+  parseFilter,
+  type FilterFieldKind,
+} from '../../src/testing/filter.js';
 
 const FIELDS: Record<string, FilterFieldKind> = {
   id: 'string',
@@ -55,6 +62,15 @@ describe('filter evaluation', () => {
     ['id:"a"', true],
     ['id:null', false],
     ['status_code>running', true],
+    ['id:x OR id:y OR id:a', true],
+    ['id:x OR id:y OR id:z', false],
+    ['id:x OR status_code:succeeded OR id:y', true],
+    ['id:x OR id:y OR id:null', false],
+    ['(id:x OR id:a) AND (status_code:failed OR status_code:succeeded)', true],
+    ['id:x OR (id:y OR (id:z OR id:a))', true],
+    ['id>b OR id:x', false],
+    ['id:a AND status_code:succeeded AND has_logs:true AND duration_ms>1000', true],
+    ['id:a AND status_code:succeeded AND has_logs:false', false],
   ];
   it.each(cases)('%s is %s', (filter, expected) => {
     expect(matches(filter)).toBe(expected);
@@ -108,5 +124,52 @@ describe('filter syntax errors', () => {
 
   it('reports an invalid number', () => {
     expect(syntaxError('duration_ms>fast').token).toBe('fast');
+  });
+});
+
+describe('long filters', () => {
+  /** Far more terms than a call stack would allow as recursion depth. */
+  const TERM_COUNT = 50_000;
+
+  it('matches a long OR chain without recursion', () => {
+    const ids = Array.from({ length: TERM_COUNT }, (_, index) => `id-${index}`);
+    const node = parseFilter(ids.map((id) => `id:${id}`).join(' OR '), FIELDS);
+    const matches = compileFilter(node);
+    expect(matches({ ...item, id: 'id-0' })).toBe(true);
+    expect(matches({ ...item, id: `id-${TERM_COUNT - 1}` })).toBe(true);
+    expect(matches({ ...item, id: 'id-unknown' })).toBe(false);
+    expect(matchesFilter(node, { ...item, id: 'id-7' })).toBe(true);
+  });
+
+  it('matches a long AND chain without recursion', () => {
+    const node = parseFilter(Array.from({ length: TERM_COUNT }, () => 'status_code:succeeded').join(' AND '), FIELDS);
+    expect(matchesFilter(node, item)).toBe(true);
+    expect(matchesFilter(node, { ...item, status_code: 'failed' })).toBe(false);
+  });
+
+  it('lists the candidates of a long OR chain', () => {
+    const ids = Array.from({ length: TERM_COUNT }, (_, index) => `id-${index}`);
+    const node = parseFilter(ids.map((id) => `id:${id}`).join(' OR '), FIELDS);
+    expect(equalityCandidates(node, 'id')?.size).toBe(TERM_COUNT);
+  });
+});
+
+describe('equalityCandidates', () => {
+  const cases: [string, string[] | undefined][] = [
+    ['id:a', ['a']],
+    ['id="a b"', ['a b']],
+    ['id:a OR id:b', ['a', 'b']],
+    ['(id:a OR id:b) AND status_code:failed', ['a', 'b']],
+    ['status_code:failed AND (id:a OR id:b) AND (id:b OR id:c)', ['b']],
+    ['id:a AND id:b', []],
+    ['id:a OR status_code:failed', undefined],
+    ['NOT id:a', undefined],
+    ['id>a', undefined],
+    ['id:null', undefined],
+    ['status_code:failed', undefined],
+  ];
+  it.each(cases)('%s gives %j', (filter, expected) => {
+    const candidates = equalityCandidates(parseFilter(filter, FIELDS), 'id');
+    expect(candidates === undefined ? undefined : [...candidates].sort()).toEqual(expected);
   });
 });

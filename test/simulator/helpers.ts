@@ -1,8 +1,8 @@
 /**
  * Helpers for the simulator tests: plain `fetch` calls against a started simulator.
  */
-import { expect } from 'vitest';
-import type { Simulator } from '../../src/testing/index.js';
+import { afterEach, expect } from 'vitest';
+import { startSimulator, type Simulator, type SimulatorConfig } from '../../src/testing/index.js';
 
 /** A JSON value as the tests read it; the shape is checked by the assertions. */
 export type Json = any;
@@ -84,4 +84,20 @@ export async function runAt(simulator: Simulator, run: Json, ms: number): Promis
   expect(delta, `time ${ms} ms after creation is already past`).toBeGreaterThanOrEqual(0);
   simulator.advanceTime(delta);
   return getRun(simulator, run.id);
+}
+
+/**
+ * Registers an afterEach hook that closes the simulator a test started, and returns the function
+ * that starts it: with time stopped (timeScale 0) unless `config` says otherwise.
+ */
+export function simulatorPerTest(): (config?: SimulatorConfig) => Promise<Simulator> {
+  let simulator: Simulator | undefined;
+  afterEach(async () => {
+    await simulator?.close();
+    simulator = undefined;
+  });
+  return async (config = {}) => {
+    simulator = await startSimulator({ timeScale: 0, ...config });
+    return simulator;
+  };
 }

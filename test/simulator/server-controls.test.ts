@@ -1,19 +1,10 @@
 import { createConnection } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../../src/testing/index.js';
-import { api, createRun, IMAGE_MODEL, IMAGE_TIMELINE } from './helpers.js';
+import { api, createRun, IMAGE_MODEL, IMAGE_TIMELINE, simulatorPerTest } from './helpers.js';
 
-let simulator: Simulator | undefined;
-
-async function start(config: SimulatorConfig = {}): Promise<Simulator> {
-  simulator = await startSimulator({ timeScale: 0, ...config });
-  return simulator;
-}
-
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
+/** Starts a simulator with time stopped (timeScale 0); each is closed after its test. */
+const start = simulatorPerTest();
 
 /** Resolves with the error code of a TCP connection attempt, or 'connected'. */
 function tryConnect(url: string): Promise<string> {
