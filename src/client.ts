@@ -1,13 +1,16 @@
 import { asyncScheduler, defer, switchMap, type Observable, type SchedulerLike } from 'rxjs';
 
 import { createRunBody, runsApi, type CreateRunRequest, type RunsApi } from './api/runs.js';
-import { RunflowInputError, describeValue } from './errors.js';
+import { RunflowInputError, describeValue, isRunflowHttpError } from './errors.js';
 import { encodeIdSegment, encodeModelPath } from './http/model-path.js';
 import { defaultFetch, type FetchLike, type HttpContext } from './http/request.js';
 import { silentLogger, type RunflowLogger } from './logger.js';
+import { resolveRetryConfig, type RetryConfig } from './http/retry.js';
+import { RequestBudget, type BudgetConfig } from './run/budget.js';
 import { checkDelay, resolvePollConfig, type PollConfig } from './run/config.js';
+import { MAX_IDS_PER_LIST, SharedPoller } from './run/shared-poller.js';
 import type { RunEvent } from './run/events.js';
-import { runEvents, type WatchOptions } from './run/watch.js';
+import { runEvents, type WatchContext, type WatchOptions } from './run/watch.js';
 
 /** Settings of a Runflow client. Every field is optional. */
 export interface RunflowClientConfig {
@@ -23,6 +26,13 @@ export interface RunflowClientConfig {
   readonly requestTimeoutMs?: number;
   /** Poll settings for every run of this client; each run can override them. */
   readonly poll?: PollConfig;
+  /** Transport retry settings for every request; `false` sends each request once. */
+  readonly retry?: RetryConfig | false;
+  /**
+   * Request budget shared by all polling of this client (a token bucket). A 429 response also
+   * pauses all polling for the delay the server advised, or for the retry backoff.
+   */
+  readonly budget?: BudgetConfig;
   /** Receives the library's diagnostics. Default: silent. */
   readonly logger?: RunflowLogger;
   /** Scheduler for every timer (polling, timeouts, deadlines). Default: `asyncScheduler`. */
@@ -82,7 +92,8 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
   }
   const scheduler = config.scheduler ?? asyncScheduler;
   const logger = config.logger ?? silentLogger;
-  resolvePollConfig(config.poll);
+  const poll = resolvePollConfig(config.poll);
+  const budget = new RequestBudget(config.budget ?? {}, scheduler);
 
   const http: HttpContext = {
     baseUrl,
@@ -94,9 +105,31 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
     requestTimeoutMs: checkDelay('requestTimeoutMs', config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
     scheduler,
     logger,
+    retry: resolveRetryConfig(config.retry),
+    onRetry: (notice) => {
+      if (isRunflowHttpError(notice.error) && notice.error.status === 429) {
+        logger.warn('Rate limited: pausing all polling', { url: notice.url, delayMs: notice.delayMs });
+        budget.pause(notice.delayMs);
+      }
+    },
   };
   const runs = runsApi(http);
-  const watchContext = { getRun: runs.get, scheduler, logger, poll: config.poll };
+  const shared = new SharedPoller({
+    listRuns: (query) => runs.list(query),
+    getRun: (runId) => runs.get(runId),
+    budget,
+    scheduler,
+    logger,
+    intervalMs: poll.intervalMs,
+    idsPerList: MAX_IDS_PER_LIST,
+  });
+  const watchContext = (options: WatchOptions | undefined): WatchContext => ({
+    getRun: (runId) => budget.gate(runs.get(runId, { retry: options?.retry })),
+    scheduler,
+    logger,
+    poll: config.poll,
+    shared,
+  });
 
   return {
     baseUrl,
@@ -106,17 +139,15 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
       encodeModelPath(modelId);
       createRunBody(request);
       // One Idempotency-Key per subscription: each subscription is one logical run.
-      const create = defer(() => runs.create(modelId, request, { idempotencyKey: newIdempotencyKey() }));
-      return runEvents(watchContext, create, options);
+      const create = defer(() =>
+        runs.create(modelId, request, { idempotencyKey: newIdempotencyKey(), retry: options?.retry }),
+      );
+      return runEvents(watchContext(options), { create }, options);
     },
 
     watch(runId, options) {
       encodeIdSegment('run id', runId);
-      return runEvents(
-        watchContext,
-        defer(() => runs.get(runId)),
-        options,
-      );
+      return runEvents(watchContext(options), { runId }, options);
     },
   };
 }
@@ -143,21 +174,25 @@ function checkApiKey(apiKey: unknown): string {
 }
 
 function checkBaseUrl(baseUrl: unknown): string {
-  let url: URL | undefined;
+  const invalid = (why: string): RunflowInputError =>
+    new RunflowInputError(`Invalid baseUrl ${describeValue(baseUrl)}: ${why}`);
+  let url: URL;
   try {
-    url = typeof baseUrl === 'string' ? new URL(baseUrl) : undefined;
+    url = new URL(String(baseUrl));
   } catch {
-    url = undefined;
+    url = new URL('invalid:');
   }
-  if (
-    url === undefined ||
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.search !== '' ||
-    url.hash !== ''
-  ) {
-    throw new RunflowInputError(
-      `Invalid baseUrl ${describeValue(baseUrl)}: expected an absolute http or https URL without query, such as "https://api.runflow.io"`,
-    );
+  if (typeof baseUrl !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalid('expected an absolute http or https URL such as "https://api.runflow.io"');
+  }
+  if (baseUrl.includes('?') || baseUrl.includes('#')) {
+    throw invalid('remove the query or fragment; every request path is appended to this URL');
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalid('remove the user name and password; the API key goes in apiKey');
+  }
+  if (/\/v1\/?$/.test(url.pathname)) {
+    throw invalid('remove the trailing /v1; request paths already start with /v1');
   }
   return url.href.replace(/\/+$/, '');
 }

@@ -52,6 +52,11 @@ export class RunflowHttpError extends RunflowError {
   readonly bodyExcerpt: string | undefined;
   /** The `Runflow-Request-Id` or `X-Request-Id` response header, when present. */
   readonly requestId: string | undefined;
+  /**
+   * The delay the server advised before a retry, in ms, from `retry-after-ms` or `Retry-After`
+   * (seconds or an HTTP date); undefined when absent or unreadable. Not clamped.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     message: string,
@@ -63,6 +68,7 @@ export class RunflowHttpError extends RunflowError {
       errors?: readonly unknown[] | undefined;
       bodyExcerpt?: string | undefined;
       requestId?: string | undefined;
+      retryAfterMs?: number | undefined;
     } = {},
   ) {
     super(message);
@@ -70,6 +76,7 @@ export class RunflowHttpError extends RunflowError {
     this.errors = details.errors;
     this.bodyExcerpt = details.bodyExcerpt;
     this.requestId = details.requestId;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -106,12 +113,19 @@ export interface DecodeIssue {
 
 /** A response or callback body that does not have the documented shape. */
 export class RunflowDecodeError extends RunflowError {
+  /**
+   * True when the body was empty or not JSON at all, which a proxy or a cut connection can cause,
+   * as opposed to JSON of the wrong shape. Transport retry treats only the former as transient.
+   */
+  readonly unparsable: boolean;
+
   constructor(
     /** Name of the decoded value, e.g. `run` or `GET /v1/runs/{id} response`. */
     readonly target: string,
     readonly issues: readonly DecodeIssue[],
     /** The value as received. */
     readonly value: unknown,
+    options: { unparsable?: boolean } = {},
   ) {
     super(
       `Invalid ${target}:\n` +
@@ -122,6 +136,7 @@ export class RunflowDecodeError extends RunflowError {
           )
           .join('\n'),
     );
+    this.unparsable = options.unparsable ?? false;
   }
 }
 
@@ -162,8 +177,10 @@ export class RunTimeoutError extends RunflowError {
     readonly lastRun: Run | undefined,
   ) {
     super(
-      `Run ${runId ?? '(not created yet)'} did not finish within ${timeoutMs} ms; ` +
-        'raise timeoutMs or keep watching it with watch(runId)',
+      runId === undefined
+        ? `No run was created within ${timeoutMs} ms; raise timeoutMs or check the server`
+        : `Run ${runId} did not finish within ${timeoutMs} ms; it keeps running on the server, ` +
+            'so raise timeoutMs or keep watching it with watch(runId)',
     );
   }
 }
@@ -176,6 +193,8 @@ function brandOf(value: unknown): RunflowErrorKind | undefined {
 /** Shortens a received value for an error message. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
+  // JSON would print NaN and Infinity as null, which misnames the value.
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);

@@ -8,4 +8,4 @@ export { silentLogger, type LogFields, type RunflowLogger } from './logger.js';
 export { DEFAULT_POLL, MAX_TIMER_MS, type PollConfig } from './run/config.js';
 export type { RunEvent, RunLogEvent, RunNodeRunEvent, RunStatusEvent } from './run/events.js';
 export { foldSnapshot, initialRunState, type FoldResult, type RunState } from './run/state.js';
-export { runEvents, type WatchContext, type WatchOptions } from './run/watch.js';
+export { runEvents, type RunSource, type WatchContext, type WatchOptions } from './run/watch.js';

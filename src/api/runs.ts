@@ -7,6 +7,7 @@ import { NodeRunCodec, RunCodec, RunLogCodec, type NodeRun, type Run, type RunLo
 import { RunflowInputError, describeValue } from '../errors.js';
 import { encodeIdSegment, encodeModelPath } from '../http/model-path.js';
 import { request, type HttpContext, type QueryValue } from '../http/request.js';
+import type { RetryConfig } from '../http/retry.js';
 
 /** The body of a create-run request, in the library's camelCase. */
 export interface CreateRunRequest {
@@ -36,8 +37,14 @@ export interface ListParams {
   readonly sortBy?: string;
 }
 
+/** Per-call options of any request. */
+export interface RequestOptions {
+  /** Transport retry settings for this call, over the client's; `false` sends the request once. */
+  readonly retry?: RetryConfig | false;
+}
+
 /** Per-call options of a create request. */
-export interface CreateOptions {
+export interface CreateOptions extends RequestOptions {
   /** The `Idempotency-Key` header; retries of one logical create reuse it. */
   readonly idempotencyKey?: string;
 }
@@ -62,15 +69,17 @@ export function runsApi(http: HttpContext) {
         body: createRunBody(body),
         headers: options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey },
         decode: decoder(RunCodec),
+        retry: options.retry,
       });
     },
 
     /** `GET /v1/runs/{id}`. */
-    get(runId: string): Observable<Run> {
+    get(runId: string, options: RequestOptions = {}): Observable<Run> {
       return request(http, {
         method: 'GET',
         path: `/v1/runs/${encodeIdSegment('run id', runId)}`,
         decode: decoder(RunCodec),
+        retry: options.retry,
       });
     },
 
@@ -85,30 +94,33 @@ export function runsApi(http: HttpContext) {
     },
 
     /** `GET /v1/runs/{run_id}/logs`: one page of log lines. */
-    logs(runId: string, params: ListParams = {}): Observable<Page<RunLog>> {
+    logs(runId: string, params: ListParams = {}, options: RequestOptions = {}): Observable<Page<RunLog>> {
       return request(http, {
         method: 'GET',
         path: `/v1/runs/${encodeIdSegment('run id', runId)}/logs`,
         query: listQuery(params),
         decode: decoder(RunLogPageCodec),
+        retry: options.retry,
       });
     },
 
     /** `GET /v1/runs/{run_id}/node-runs`: one page of node-runs (steps). */
-    nodeRuns(runId: string, params: ListParams = {}): Observable<Page<NodeRun>> {
+    nodeRuns(runId: string, params: ListParams = {}, options: RequestOptions = {}): Observable<Page<NodeRun>> {
       return request(http, {
         method: 'GET',
         path: `/v1/runs/${encodeIdSegment('run id', runId)}/node-runs`,
         query: listQuery(params),
         decode: decoder(NodeRunPageCodec),
+        retry: options.retry,
       });
     },
 
     /** `GET /v1/runs/statuses`: the server's status list. Its shape is undocumented; treat it as advisory. */
-    statuses(): Observable<StatusInfo[]> {
+    statuses(options: RequestOptions = {}): Observable<StatusInfo[]> {
       return request(http, {
         method: 'GET',
         path: '/v1/runs/statuses',
+        retry: options.retry,
         decode: (json, describe) => decodeOrThrow(StatusListCodec, json, describe).items,
       });
     },

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { OUTPUT_CLOSED, main } from './main.js';
 
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort());
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') interrupt.abort(OUTPUT_CLOSED);
+  else throw error;
+});
 
 main(process.argv.slice(2), {
   stdout: process.stdout,

@@ -12,6 +12,7 @@ import {
   isRunTimeoutError,
 } from '../errors.js';
 import type { RunEvent } from '../run/events.js';
+import { MAX_TIMER_MS } from '../run/config.js';
 import { startSimulator, type Simulator } from '../testing/index.js';
 import { EventFormatter, formatOutputs } from './format.js';
 
@@ -31,7 +32,10 @@ export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Aborted on Ctrl-C: the CLI stops watching, closes the simulator and exits with 130. */
+  /**
+   * Aborted on Ctrl-C: the CLI stops watching, closes the simulator and exits with 130. Aborted
+   * with the reason OUTPUT_CLOSED, it does the same silently and exits with 0.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -47,9 +51,11 @@ const USAGE = `Usage:
 Options:
   --input <json|@file>   Model input as inline JSON or @path to a JSON file (run only).
   --simulate             Use the embedded simulator even when RUNFLOW_API_KEY is set.
-  --time-scale <n>       Simulator speed: simulated ms per real ms (default 1).
-  --base-url <url>       API base URL (default: RUNFLOW_BASE_URL, else https://api.runflow.io).
-  --timeout-ms <ms>      Give up watching after this many milliseconds.
+  --time-scale <n>       Simulator speed: simulated ms per real ms (default 1; simulator only).
+  --base-url <url>       API base URL (default: RUNFLOW_BASE_URL, else https://api.runflow.io;
+                         needs RUNFLOW_API_KEY).
+  --timeout-ms <ms>      Stop watching after this many milliseconds and exit with 1.
+  --max-attempts <n>     Attempts per request before a network error or 5xx is final (default 5).
   --json                 Print one JSON event per line instead of text.
   -h, --help             Show this help.
 
@@ -57,10 +63,17 @@ Environment:
   RUNFLOW_API_KEY        API key; without it the embedded simulator is used.
   RUNFLOW_BASE_URL       API base URL.
 
-Exit codes: 0 succeeded (also partial success), 1 failed, 2 usage error, 3 canceled, 130 interrupted.
+Exit codes: 0 succeeded (also partial success), 1 failed (the run, a request, or --timeout-ms),
+2 usage error, 3 canceled, 130 interrupted.
 `;
 
 class UsageError extends Error {}
+
+/**
+ * Abort reason for a closed stdout, as when the output is piped into `head`: the CLI stops
+ * watching and exits quietly with 0.
+ */
+export const OUTPUT_CLOSED = 'output closed';
 
 /** Runs the CLI with `argv` (without the node and script paths) and resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -80,8 +93,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     const apiKey = io.env['RUNFLOW_API_KEY'];
     let client: RunflowClient;
-    if (options.simulate || apiKey === undefined || apiKey === '') {
-      simulator = await startSimulator({ timeScale: options.timeScale });
+    const simulate = options.simulate || apiKey === undefined || apiKey === '';
+    if (simulate && options.baseUrl !== undefined) {
+      throw new UsageError(
+        '--base-url needs RUNFLOW_API_KEY: without a key (or with --simulate) the embedded simulator is used',
+      );
+    }
+    if (!simulate && options.timeScale !== undefined) {
+      throw new UsageError(
+        '--time-scale applies only to the embedded simulator: add --simulate or unset RUNFLOW_API_KEY',
+      );
+    }
+    if (simulate) {
+      simulator = await startSimulator({ timeScale: options.timeScale ?? 1 });
       io.stderr.write(
         `runflow-rx: ${simulatorReason(options)}; ` +
           `using the embedded Runflow simulator at ${simulator.url} (simulated runs, no network)\n`,
@@ -90,14 +114,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         apiKey: simulator.apiKey,
         baseUrl: simulator.url,
         poll: { intervalMs: 250, maxIntervalMs: 1000 },
+        retry: { maxAttempts: options.maxAttempts },
       });
     } else {
-      client = createRunflowClient({ apiKey, baseUrl: options.baseUrl ?? io.env['RUNFLOW_BASE_URL'] });
+      client = createRunflowClient({
+        apiKey,
+        baseUrl: options.baseUrl ?? io.env['RUNFLOW_BASE_URL'],
+        retry: { maxAttempts: options.maxAttempts },
+      });
     }
     return await watchToEnd(client, options, io);
   } catch (error) {
     io.stderr.write(`runflow-rx: ${describeError(error, options)}\n`);
-    return isRunflowInputError(error) ? EXIT.usage : EXIT.failed;
+    if (error instanceof UsageError) io.stderr.write('Run "runflow-rx --help" for usage.\n');
+    return isRunflowInputError(error) || error instanceof UsageError ? EXIT.usage : EXIT.failed;
   } finally {
     await simulator?.close();
   }
@@ -114,9 +144,10 @@ interface ParsedOptions {
   readonly modelId: string;
   readonly input: Record<string, unknown>;
   readonly simulate: boolean;
-  readonly timeScale: number;
+  readonly timeScale: number | undefined;
   readonly baseUrl: string | undefined;
   readonly timeoutMs: number | undefined;
+  readonly maxAttempts: number | undefined;
   readonly json: boolean;
 }
 
@@ -131,6 +162,7 @@ async function parseOptions(argv: readonly string[]): Promise<ParsedOptions> {
       'time-scale': { type: 'string' },
       'base-url': { type: 'string' },
       'timeout-ms': { type: 'string' },
+      'max-attempts': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -139,9 +171,10 @@ async function parseOptions(argv: readonly string[]): Promise<ParsedOptions> {
   const common = {
     help: values.help === true || command === 'help',
     simulate: values.simulate === true,
-    timeScale: positiveNumber('--time-scale', values['time-scale'], 1),
+    timeScale: values['time-scale'] === undefined ? undefined : positiveNumber('--time-scale', values['time-scale']),
     baseUrl: values['base-url'],
-    timeoutMs: values['timeout-ms'] === undefined ? undefined : positiveNumber('--timeout-ms', values['timeout-ms'], 0),
+    timeoutMs: values['timeout-ms'] === undefined ? undefined : milliseconds('--timeout-ms', values['timeout-ms']),
+    maxAttempts: values['max-attempts'] === undefined ? undefined : attempts(values['max-attempts']),
     json: values.json === true,
   };
   if (common.help || command === undefined) {
@@ -168,8 +201,23 @@ async function parseOptions(argv: readonly string[]): Promise<ParsedOptions> {
   throw new UsageError(`unknown command "${command}": expected "demo" or "run"`);
 }
 
-function positiveNumber(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
+function milliseconds(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw new UsageError(`invalid ${flag} "${raw}": expected a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+function attempts(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 1 || value > 100) {
+    throw new UsageError(`invalid --max-attempts "${raw}": expected a whole number from 1 to 100`);
+  }
+  return value;
+}
+
+function positiveNumber(flag: string, raw: string): number {
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
     throw new UsageError(`invalid ${flag} "${raw}": expected a number greater than 0`);
@@ -224,6 +272,10 @@ function watchToEnd(client: RunflowClient, options: ParsedOptions, io: CliIo): P
     let finalRun: Run | undefined;
     const onAbort = (): void => {
       subscription.unsubscribe();
+      if (io.signal?.reason === OUTPUT_CLOSED) {
+        resolve(EXIT.succeeded);
+        return;
+      }
       io.stderr.write(
         `runflow-rx: interrupted; stopped watching${runId ? ` run ${runId}` : ''} (the run itself is not canceled)\n`,
       );
@@ -279,7 +331,12 @@ function describeError(error: unknown, options: ParsedOptions): string {
   if (isRunflowConnectionError(error)) {
     return `cannot reach ${new URL(error.url).origin}: ${error.message}; check --base-url or RUNFLOW_BASE_URL`;
   }
-  if (isRunTimeoutError(error)) return error.message;
+  if (isRunTimeoutError(error)) {
+    return error.runId === undefined
+      ? `no run was created within --timeout-ms ${error.timeoutMs}`
+      : `gave up watching run ${error.runId} after --timeout-ms ${error.timeoutMs}; the run keeps going on the server`;
+  }
+  if (error instanceof UsageError) return error.message;
   if (isRunflowError(error)) return error.message;
   return error instanceof Error ? error.message : String(error);
 }

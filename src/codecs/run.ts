@@ -21,14 +21,17 @@ export const RunLogCodec = t.partial(
 
 export type RunLog = t.TypeOf<typeof RunLogCodec> & { readonly [key: string]: unknown };
 
-/** One step of a multi-step model. `state_code` values are undocumented; they mirror run statuses. */
+/**
+ * One step of a multi-step model. `state_code` values are undocumented and assumed to mirror run
+ * statuses, so `cancelled` is read as `canceled` here too.
+ */
 export const NodeRunCodec = t.partial(
   {
     id: nullable(t.string),
     run_id: nullable(t.string),
     node_id: nullable(t.string),
     flow_id: nullable(t.string),
-    state_code: nullable(t.string),
+    state_code: nullable(RunStatusCodec),
     input: nullable(JsonObject),
     output: nullable(JsonObject),
     input_signature: nullable(t.string),

@@ -4,6 +4,13 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { RunflowConnectionError, RunflowDecodeError, RunflowHttpError, RunflowRequestTimeoutError } from '../errors.js';
 import type { RunflowLogger } from '../logger.js';
 import { ErrorEnvelopeCodec } from '../codecs/envelope.js';
+import {
+  resolveRetryConfig,
+  withTransportRetry,
+  type ResolvedRetryConfig,
+  type RetryConfig,
+  type RetryNotice,
+} from './retry.js';
 
 /** The part of a fetch `Response` this library reads. */
 export interface FetchResponseLike {
@@ -35,6 +42,10 @@ export interface HttpContext {
   readonly requestTimeoutMs: number;
   readonly scheduler: SchedulerLike;
   readonly logger: RunflowLogger;
+  /** Transport retry settings of the client. */
+  readonly retry: ResolvedRetryConfig;
+  /** Called before each retry, after it is logged; the shared poll scheduler uses it to pause on 429. */
+  readonly onRetry?: (notice: RetryNotice) => void;
 }
 
 export type QueryValue = string | number | boolean | null | undefined;
@@ -49,20 +60,43 @@ export interface HttpRequest<A> {
   readonly headers?: Readonly<Record<string, string>>;
   /** Turns the parsed JSON body into the result; throws RunflowDecodeError on a wrong shape. */
   readonly decode: (json: unknown, describe: string) => A;
+  /** Transport retry settings for this request, over the client's; `false` sends it once. */
+  readonly retry?: RetryConfig | false;
 }
 
 /** Maximum length of the non-JSON error body kept in RunflowHttpError.bodyExcerpt. */
 const EXCERPT_CHARS = 200;
 
 /**
- * Sends one HTTP request as a cold Observable that emits the decoded body once and completes.
+ * Sends an HTTP request as a cold Observable that emits the decoded body once and completes,
+ * retrying transient failures (see `withTransportRetry`). A GET is always replayable; a POST
+ * only when it carries an `Idempotency-Key` header, so the server can recognise a repeat.
+ */
+export function request<A>(context: HttpContext, req: HttpRequest<A>): Observable<A> {
+  const config = req.retry === undefined ? context.retry : resolveRetryConfig(context.retry, req.retry);
+  const replayable =
+    req.method === 'GET' || Object.keys(req.headers ?? {}).some((name) => name.toLowerCase() === 'idempotency-key');
+  const target = { method: req.method, url: buildUrl(context.baseUrl, req.path, req.query), replayable };
+  return withTransportRetry(
+    requestOnce(context, req),
+    target,
+    config,
+    context.scheduler,
+    context.logger,
+    context.onRetry,
+  );
+}
+
+/**
+ * Sends one HTTP request, without retry, as a cold Observable that emits the decoded body once
+ * and completes.
  *
  * Each subscription sends its own request with its own AbortController; unsubscribing aborts it
  * and cancels the timeout. Errors are RunflowHttpError (non-2xx status), RunflowConnectionError
  * (no response), RunflowRequestTimeoutError (no response within `requestTimeoutMs`) or
  * RunflowDecodeError (a 2xx body that is empty, not JSON, or of the wrong shape).
  */
-export function request<A>(context: HttpContext, req: HttpRequest<A>): Observable<A> {
+export function requestOnce<A>(context: HttpContext, req: HttpRequest<A>): Observable<A> {
   return new Observable<A>((subscriber) => {
     const url = buildUrl(context.baseUrl, req.path, req.query);
     const describe = `${req.method} ${url}`;
@@ -95,7 +129,7 @@ export function request<A>(context: HttpContext, req: HttpRequest<A>): Observabl
         settled = true;
         timeout.unsubscribe();
         if (subscriber.closed) return;
-        subscriber.next(readResponse(req, describe, url, response, text));
+        subscriber.next(readResponse(req, describe, url, response, text, context.scheduler.now()));
         subscriber.complete();
       })
       .catch((error: unknown) => {
@@ -137,14 +171,26 @@ function readResponse<A>(
   url: string,
   response: FetchResponseLike,
   text: string,
+  nowMs: number,
 ): A {
-  const requestId = response.headers.get('runflow-request-id') ?? response.headers.get('x-request-id') ?? undefined;
+  const headers = response.headers;
+  const requestId = headers.get('runflow-request-id') ?? headers.get('x-request-id') ?? undefined;
 
   if (response.status < 200 || response.status > 299) {
-    throw httpError(req.method, url, response.status, text, requestId);
+    throw httpError(req.method, url, response.status, text, {
+      requestId,
+      retryAfterMs: parseRetryAfter(headers.get('retry-after-ms'), headers.get('retry-after'), nowMs),
+    });
   }
   if (text.trim() === '') {
-    throw new RunflowDecodeError(`${describe} response`, [{ path: '', expected: 'a JSON body', received: text }], text);
+    throw new RunflowDecodeError(
+      `${describe} response`,
+      [{ path: '', expected: 'a JSON body', received: text }],
+      text,
+      {
+        unparsable: true,
+      },
+    );
   }
   let json: unknown;
   try {
@@ -154,6 +200,7 @@ function readResponse<A>(
       `${describe} response`,
       [{ path: '', expected: 'a JSON body', received: excerpt(text) }],
       text,
+      { unparsable: true },
     );
   }
   return req.decode(json, `${describe} response`);
@@ -164,7 +211,7 @@ function httpError(
   url: string,
   status: number,
   text: string,
-  requestId: string | undefined,
+  headers: { requestId: string | undefined; retryAfterMs: number | undefined },
 ): RunflowHttpError {
   const prefix = `${method} ${url} failed with HTTP ${status}`;
   let json: unknown;
@@ -179,13 +226,31 @@ function httpError(
     return new RunflowHttpError(`${prefix} ${code}: ${message}`, status, method, url, {
       code,
       errors: errors ?? undefined,
-      requestId,
+      ...headers,
     });
   }
   const bodyExcerpt = excerpt(text);
   const shown =
     bodyExcerpt === '' ? 'an empty body' : `a body that is not an error envelope: ${JSON.stringify(bodyExcerpt)}`;
-  return new RunflowHttpError(`${prefix} and ${shown}`, status, method, url, { bodyExcerpt, requestId });
+  return new RunflowHttpError(`${prefix} and ${shown}`, status, method, url, { bodyExcerpt, ...headers });
+}
+
+/**
+ * Reads the server's retry hint in ms: `retry-after-ms` (a number of ms, sent by some gateways),
+ * else `Retry-After` as seconds or as an HTTP date relative to `nowMs`. Returns undefined for an
+ * absent, negative or unreadable value; a date in the past reads as 0.
+ */
+export function parseRetryAfter(
+  retryAfterMs: string | null,
+  retryAfter: string | null,
+  nowMs: number,
+): number | undefined {
+  if (retryAfterMs !== null && /^\s*\d+(\.\d+)?\s*$/.test(retryAfterMs)) return Number(retryAfterMs);
+  if (retryAfter === null) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(retryAfter)) return Number(retryAfter) * 1000;
+  // HTTP dates name the day or month in letters; this keeps values such as "-5" from parsing as a year.
+  const date = /[a-z]{3}/i.test(retryAfter) ? Date.parse(retryAfter) : Number.NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
 function excerpt(text: string): string {
@@ -193,10 +258,14 @@ function excerpt(text: string): string {
   return collapsed.length > EXCERPT_CHARS ? `${collapsed.slice(0, EXCERPT_CHARS - 3)}...` : collapsed;
 }
 
+/**
+ * Describes a fetch failure with its system error code. The global fetch of Node reports only
+ * "fetch failed" and keeps the reason, such as ECONNREFUSED, in `cause`, so that is read too.
+ */
 function causeText(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  let text = typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  if (error.cause !== undefined && error.cause !== error) text += `: ${causeText(error.cause)}`;
+  return text;
 }

@@ -14,11 +14,22 @@ export interface PollConfig {
   readonly maxIntervalMs?: number;
   /** Factor by which the delay grows after each poll that showed no change. Default 1.5. */
   readonly backoffFactor?: number;
+  /**
+   * `'shared'`: the run joins the client's shared poller, which checks all watched runs
+   * together every `intervalMs` (of the client's settings) without backoff. `'per-run'`: the
+   * run polls on its own with the interval and backoff above. Default `'shared'`.
+   */
+  readonly mode?: 'shared' | 'per-run';
 }
 
 export type ResolvedPollConfig = { -readonly [K in keyof PollConfig]-?: NonNullable<PollConfig[K]> };
 
-export const DEFAULT_POLL: ResolvedPollConfig = { intervalMs: 1000, maxIntervalMs: 5000, backoffFactor: 1.5 };
+export const DEFAULT_POLL: Readonly<ResolvedPollConfig> = Object.freeze({
+  intervalMs: 1000,
+  maxIntervalMs: 5000,
+  backoffFactor: 1.5,
+  mode: 'shared',
+});
 
 /** Merges poll settings over the defaults and checks them; throws RunflowInputError on a bad value. */
 export function resolvePollConfig(...layers: ReadonlyArray<PollConfig | undefined>): ResolvedPollConfig {
@@ -29,7 +40,7 @@ export function resolvePollConfig(...layers: ReadonlyArray<PollConfig | undefine
     merged.maxIntervalMs = Math.max(DEFAULT_POLL.maxIntervalMs, merged.intervalMs);
   }
   checkDelay('poll.intervalMs', merged.intervalMs, 1);
-  checkDelay('poll.maxIntervalMs', merged.maxIntervalMs, merged.intervalMs);
+  checkDelay('poll.maxIntervalMs', merged.maxIntervalMs, merged.intervalMs, 'poll.intervalMs');
   if (
     typeof merged.backoffFactor !== 'number' ||
     !(merged.backoffFactor >= 1) ||
@@ -39,14 +50,18 @@ export function resolvePollConfig(...layers: ReadonlyArray<PollConfig | undefine
       `Invalid poll.backoffFactor ${describeValue(merged.backoffFactor)}: expected a finite number of at least 1`,
     );
   }
+  if (merged.mode !== 'shared' && merged.mode !== 'per-run') {
+    throw new RunflowInputError(`Invalid poll.mode ${describeValue(merged.mode)}: expected "shared" or "per-run"`);
+  }
   return merged;
 }
 
 /** Checks a delay in ms: a finite number from `min` to MAX_TIMER_MS. */
-export function checkDelay(name: string, value: unknown, min: number): number {
+export function checkDelay(name: string, value: unknown, min: number, minName?: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    const from = minName === undefined ? `${min}` : `${minName} (${min})`;
     throw new RunflowInputError(
-      `Invalid ${name} ${describeValue(value)}: expected a number of milliseconds from ${min} to ${MAX_TIMER_MS}`,
+      `Invalid ${name} ${describeValue(value)}: expected a number of milliseconds from ${from} to ${MAX_TIMER_MS}`,
     );
   }
   return value;

@@ -7,6 +7,8 @@ import {
   from,
   map,
   mergeMap,
+  of,
+  takeWhile,
   throwError,
   timer,
   type SchedulerLike,
@@ -14,9 +16,11 @@ import {
 
 import type { Run } from '../codecs/run.js';
 import { RunFailedError, RunTimeoutError } from '../errors.js';
+import type { RetryConfig } from '../http/retry.js';
 import type { RunflowLogger } from '../logger.js';
 import { checkDelay, resolvePollConfig, type PollConfig, type ResolvedPollConfig } from './config.js';
 import type { RunEvent } from './events.js';
+import type { SharedPoller } from './shared-poller.js';
 import { foldSnapshot, initialRunState, type FoldResult, type RunState } from './state.js';
 
 /** Options of one run Observable. */
@@ -28,60 +32,71 @@ export interface WatchOptions {
   readonly timeoutMs?: number;
   /** Poll settings for this run, over the client's. */
   readonly poll?: PollConfig;
+  /** Transport retry settings for this run's own requests (create, per-run GETs), over the client's. */
+  readonly retry?: RetryConfig | false;
 }
 
 /** Dependencies of a run Observable, provided by the client. */
 export interface WatchContext {
+  /** Fetches one snapshot; the client passes it through transport retry and the request budget. */
   readonly getRun: (runId: string) => Observable<Run>;
   readonly scheduler: SchedulerLike;
   readonly logger: RunflowLogger;
   readonly poll?: PollConfig;
+  /** The client's shared poller; without it every run polls on its own. */
+  readonly shared?: SharedPoller;
 }
 
 interface PollStep extends FoldResult {
-  /** Delay before the next poll, in ms. */
+  /** Delay before the next per-run poll, in ms. */
   readonly nextDelayMs: number;
 }
 
 /**
- * Turns a first snapshot into the run's event stream: it folds that snapshot, then polls
- * `getRun` until a terminal status.
- *
- * One request is in flight at a time and the next poll is scheduled after the response. The
- * delay starts at `intervalMs`, grows by `backoffFactor` after each poll that brought no event,
- * up to `maxIntervalMs`, and goes back to `intervalMs` after a poll that did. The stream
- * completes after the terminal status event, or errors with RunFailedError when that status is
- * `failed`. Unsubscribing cancels the timer and aborts the request in flight.
+ * Starting point of a run Observable: a request that creates the run (its response is the
+ * first snapshot), or the id of an existing run.
  */
-export function runEvents(
-  context: WatchContext,
-  first: Observable<Run>,
-  options: WatchOptions = {},
-): Observable<RunEvent> {
+export type RunSource = { readonly create: Observable<Run> } | { readonly runId: string };
+
+/**
+ * Follows a run from `source` to a terminal status as a stream of events.
+ *
+ * With `poll.mode: 'shared'` (the default when the context has a shared poller) the run joins
+ * the client's shared poller. With `'per-run'` it polls `getRun` itself, with one request in
+ * flight and the next poll scheduled after the response. The delay starts at `intervalMs` and
+ * grows by `backoffFactor` after each poll that brought no event, up to `maxIntervalMs`. A poll
+ * that brought an event sets it back to `intervalMs`.
+ *
+ * The stream completes after the terminal status event, or errors with RunFailedError when that
+ * status is `failed`. Unsubscribing cancels the timers and aborts the request in flight.
+ */
+export function runEvents(context: WatchContext, source: RunSource, options: WatchOptions = {}): Observable<RunEvent> {
   const poll = resolvePollConfig(context.poll, options.poll);
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkDelay('timeoutMs', options.timeoutMs, 1);
+  const shared = poll.mode === 'shared' ? context.shared : undefined;
+
   return defer(() => {
     // Per subscription: the newest state, for the deadline error.
     let latest: RunState | undefined;
+    const fold = (state: RunState | undefined, run: Run): FoldResult => {
+      const result = foldSnapshot(state ?? initialRunState(run.id), run);
+      latest = result.state;
+      report(context.logger, result);
+      return result;
+    };
 
-    const observe = (state: RunState | undefined, snapshot$: Observable<Run>, delayMs: number): Observable<PollStep> =>
-      snapshot$.pipe(
-        map((run) => {
-          const result = foldSnapshot(state ?? initialRunState(run.id), run);
-          latest = result.state;
-          report(context.logger, result);
-          return { ...result, nextDelayMs: nextDelay(poll, delayMs, result) };
-        }),
-      );
+    let steps$: Observable<FoldResult>;
+    if (shared === undefined) {
+      const first = 'create' in source ? source.create : context.getRun(source.runId);
+      steps$ = perRunSteps(context, poll, first, fold);
+    } else if ('create' in source) {
+      steps$ = source.create.pipe(mergeMap((run) => sharedSteps(shared, run.id, run, fold)));
+    } else {
+      // The shared poller fetches the first snapshot with its next check, together with other runs.
+      steps$ = sharedSteps(shared, source.runId, undefined, fold);
+    }
 
-    const events$ = observe(undefined, first, poll.intervalMs).pipe(
-      expand((step) =>
-        step.state.terminal
-          ? EMPTY
-          : timer(step.nextDelayMs, context.scheduler).pipe(
-              mergeMap(() => observe(step.state, context.getRun(step.state.runId), step.nextDelayMs)),
-            ),
-      ),
+    const events$ = steps$.pipe(
       mergeMap((step) => {
         const events = from(step.events);
         const last = step.events[step.events.length - 1];
@@ -101,6 +116,49 @@ export function runEvents(
       () => new RunTimeoutError(latest?.runId, timeoutMs, latest?.lastRun),
     );
   });
+}
+
+type Fold = (state: RunState | undefined, run: Run) => FoldResult;
+
+function perRunSteps(
+  context: WatchContext,
+  poll: ResolvedPollConfig,
+  first: Observable<Run>,
+  fold: Fold,
+): Observable<PollStep> {
+  const observe = (state: RunState | undefined, snapshot$: Observable<Run>, delayMs: number): Observable<PollStep> =>
+    snapshot$.pipe(
+      map((run) => {
+        const result = fold(state, run);
+        return { ...result, nextDelayMs: nextDelay(poll, delayMs, result) };
+      }),
+    );
+
+  return observe(undefined, first, poll.intervalMs).pipe(
+    expand((step) =>
+      step.state.terminal
+        ? EMPTY
+        : timer(step.nextDelayMs, context.scheduler).pipe(
+            mergeMap(() => observe(step.state, context.getRun(step.state.runId), step.nextDelayMs)),
+          ),
+    ),
+  );
+}
+
+function sharedSteps(shared: SharedPoller, runId: string, seed: Run | undefined, fold: Fold): Observable<FoldResult> {
+  let state: RunState | undefined;
+  const step = (run: Run): FoldResult => {
+    const result = fold(state, run);
+    state = result.state;
+    return result;
+  };
+  const start = seed === undefined ? undefined : step(seed);
+  if (start?.state.terminal) return of(start);
+  const later$ = shared.watch(runId, seed).pipe(
+    map(step),
+    takeWhile((result) => !result.state.terminal, true),
+  );
+  return start === undefined ? later$ : concat(of(start), later$);
 }
 
 function nextDelay(poll: ResolvedPollConfig, delayMs: number, result: FoldResult): number {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { EXIT, main, type CliIo } from '../../src/cli/main.js';
+import { EXIT, OUTPUT_CLOSED, main, type CliIo } from '../../src/cli/main.js';
 import { startSimulator } from '../../src/testing/index.js';
 import { startRawServer } from '../integration/helpers.js';
 
@@ -105,10 +105,41 @@ describe('runflow-rx run', () => {
     [['demo', '--time-scale', 'fast'], 'invalid --time-scale "fast"'],
     [['run', 'openai//gpt', '--input', '{}', ...FAST], 'segment 2 is empty'],
     [['demo', '--colour'], "Unknown option '--colour'"],
+    [['demo', '--timeout-ms', '0.5'], 'invalid --timeout-ms "0.5": expected a whole number of milliseconds'],
+    [['demo', '--timeout-ms', '1e12'], 'invalid --timeout-ms "1e12"'],
+    [['demo', '--base-url', 'http://127.0.0.1:1'], '--base-url needs RUNFLOW_API_KEY'],
+    [['demo', '--max-attempts', '0'], 'invalid --max-attempts "0"'],
   ])('usage error for %j', async (argv, message) => {
     const result = await cli(argv);
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toContain(message);
+  });
+
+  it('rejects --time-scale against a real server', async () => {
+    const result = await cli(['run', 'openai/gpt-image-1.5', '--input', '{}', '--time-scale', '5'], {
+      RUNFLOW_API_KEY: 'rf_test',
+    });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('--time-scale applies only to the embedded simulator');
+  });
+
+  it('exits 1 when --timeout-ms passes', async () => {
+    const result = await cli(['demo', '--timeout-ms', '50']);
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toMatch(/gave up watching run \S+ after --timeout-ms 50; the run keeps going on the server/);
+  });
+
+  it('exits 0 quietly when the output is closed', async () => {
+    const interrupt = new AbortController();
+    let stderr = '';
+    const code = await main(['demo'], {
+      stdout: { write: (text: string) => text.includes(' queued') && interrupt.abort(OUTPUT_CLOSED) },
+      stderr: { write: (text: string) => (stderr += text) },
+      env: {},
+      signal: interrupt.signal,
+    });
+    expect(code).toBe(EXIT.succeeded);
+    expect(stderr).not.toContain('interrupted');
   });
 
   it('names an unknown model', async () => {
@@ -157,7 +188,7 @@ describe('runflow-rx run', () => {
     // A port that was just closed: nothing listens there.
     const server = await startRawServer(() => {});
     await server.close();
-    const result = await cli(['run', 'openai/gpt-image-1.5', '--input', '{"prompt":"x"}'], {
+    const result = await cli(['run', 'openai/gpt-image-1.5', '--input', '{"prompt":"x"}', '--max-attempts', '1'], {
       RUNFLOW_API_KEY: 'rf_test',
       RUNFLOW_BASE_URL: server.url,
     });

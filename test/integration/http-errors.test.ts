@@ -20,7 +20,14 @@ let client: RunflowClient;
 
 beforeAll(async () => {
   simulator = await startSimulator({ timeScale: 20 });
-  client = createRunflowClient({ apiKey: simulator.apiKey, baseUrl: simulator.url, poll: { intervalMs: 2 } });
+  // One attempt per request: these tests check how a single response is read. Retries have
+  // their own tests.
+  client = createRunflowClient({
+    apiKey: simulator.apiKey,
+    baseUrl: simulator.url,
+    poll: { intervalMs: 2 },
+    retry: false,
+  });
 });
 
 afterAll(async () => {
@@ -127,7 +134,7 @@ describe('transport failures', () => {
     const server = await startRawServer(() => {});
     const url = server.url;
     await server.close();
-    const offline = createRunflowClient({ apiKey: 'rf_test', baseUrl: url });
+    const offline = createRunflowClient({ apiKey: 'rf_test', baseUrl: url, retry: false });
     const error = await errorOf(lastValueFrom(offline.runs.get('r1')));
     expect(error).toBeInstanceOf(RunflowConnectionError);
     expect((error as Error).message).toContain('ECONNREFUSED');
@@ -137,7 +144,7 @@ describe('transport failures', () => {
     let closed = 0;
     const server = await startRawServer((request) => request.on('close', () => closed++));
     try {
-      const slow = createRunflowClient({ apiKey: 'rf_test', baseUrl: server.url, requestTimeoutMs: 50 });
+      const slow = createRunflowClient({ apiKey: 'rf_test', baseUrl: server.url, requestTimeoutMs: 50, retry: false });
       const error = await errorOf(lastValueFrom(slow.runs.get('r1')));
       expect(error).toBeInstanceOf(RunflowRequestTimeoutError);
       expect((error as RunflowRequestTimeoutError).timeoutMs).toBe(50);

@@ -28,6 +28,7 @@ beforeAll(async () => {
     apiKey: simulator.apiKey,
     baseUrl: simulator.url,
     poll: { intervalMs: 2, maxIntervalMs: 4 },
+    budget: { requestsPerSecond: 10_000, burst: 1000 },
     logger: {
       debug: () => {},
       info: () => {},
@@ -82,6 +83,7 @@ describe('client.run against the simulator', () => {
         apiKey: drifted.apiKey,
         baseUrl: drifted.url,
         poll: { intervalMs: 2, maxIntervalMs: 4 },
+        budget: { requestsPerSecond: 10_000, burst: 1000 },
       });
       const run = await collect(
         driftClient.run(IMAGE_MODEL, { input: { prompt: 'x', simulate: { outcome: 'canceled' } } }),

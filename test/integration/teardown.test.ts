@@ -66,6 +66,7 @@ describe('unsubscribe', () => {
         apiKey: 'rf_test',
         baseUrl: server.url,
         fetch: recordingFetch(signals),
+        poll: { mode: 'per-run' },
         scheduler,
       });
       const subscription = client.watch('run-1').subscribe();
@@ -91,6 +92,7 @@ describe('unsubscribe', () => {
       baseUrl: simulator.url,
       fetch: recordingFetch(signals),
       poll: { intervalMs: 5, maxIntervalMs: 10 },
+      budget: { requestsPerSecond: 10_000, burst: 1000 },
       scheduler,
     });
     await lastValueFrom(client.run(VIDEO_MODEL, { input: { prompt: 'x' } }, { timeoutMs: 60_000 }));

@@ -66,7 +66,7 @@ function simulate(statuses: string[], options: WatchOptions & { unsubscribeAt?: 
     };
     const events$ = runEvents(
       { getRun: respond, scheduler, logger, poll: { intervalMs: 100, maxIntervalMs: 400, backoffFactor: 2 } },
-      respond(),
+      { create: respond() },
       options,
     );
     const subscription = events$.subscribe({
@@ -150,7 +150,7 @@ describe('runEvents polling in virtual time', () => {
         creates++;
         return cold<Run>('-(a|)', { a: runSnapshot('succeeded') }).subscribe(subscriber);
       });
-      const events$ = runEvents({ getRun: () => create, scheduler, logger: silentLogger }, create);
+      const events$ = runEvents({ getRun: () => create, scheduler, logger: silentLogger }, { create });
       events$.subscribe();
       events$.subscribe();
     });
