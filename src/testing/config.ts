@@ -5,6 +5,7 @@ import { builtInModels } from './built-in-models.js';
 import { validateTimeScale } from './clock.js';
 import { validateFaultRule, type FaultRule } from './faults.js';
 import type { SimulatedModel } from './models.js';
+import { DEFAULT_CALLBACK_TIMEOUT_MS } from './callback-delivery.js';
 import { resolveRateLimit, type RateLimitConfig } from './rate-limit.js';
 import type { ResolvedDrift } from './state.js';
 
@@ -19,6 +20,8 @@ export interface SimulatorDrift {
   readonly legacyImageUrls?: boolean;
   /** Move runs from `queued` straight to `running`, without `dispatching`. */
   readonly skipDispatching?: boolean;
+  /** Send callbacks without the `Runflow-Signature` header, even when a callback secret is current. */
+  readonly omitSignature?: boolean;
 }
 
 /** Options of `startSimulator()`; every field is optional. */
@@ -47,6 +50,14 @@ export interface SimulatorConfig {
    * benchmarks; `counters()` keeps counting. Default: true.
    */
   readonly recordRequests?: boolean;
+  /**
+   * Plain text of a callback signing secret that exists and is current from the start, as if
+   * created with `POST /v1/callback-secrets`. Default: none, so callbacks go unsigned until a
+   * secret is created.
+   */
+  readonly callbackSecret?: string;
+  /** Time each callback attempt may take before it counts as timed out, in simulated ms. Default: 10 000. */
+  readonly callbackTimeoutMs?: number;
 }
 
 /** `SimulatorConfig` with defaults applied. */
@@ -60,6 +71,8 @@ export interface ResolvedConfig {
   readonly rateLimit: RateLimitConfig | false;
   readonly faults: readonly FaultRule[];
   readonly recordRequests: boolean;
+  readonly callbackSecret: string | undefined;
+  readonly callbackTimeoutMs: number;
 }
 
 const API_KEY_PATTERN = /^\S+$/;
@@ -121,6 +134,18 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
   if (config.recordRequests !== undefined && typeof config.recordRequests !== 'boolean') {
     throw new TypeError(`Invalid recordRequests ${String(config.recordRequests)}: expected true or false.`);
   }
+  if (
+    config.callbackSecret !== undefined &&
+    (typeof config.callbackSecret !== 'string' || config.callbackSecret === '')
+  ) {
+    throw new TypeError('Invalid callbackSecret: expected a non-empty string, the plain text that signs callbacks.');
+  }
+  const callbackTimeoutMs = config.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
+  if (typeof callbackTimeoutMs !== 'number' || !Number.isFinite(callbackTimeoutMs) || callbackTimeoutMs <= 0) {
+    throw new RangeError(
+      `Invalid callbackTimeoutMs ${String(callbackTimeoutMs)}: expected a finite number of simulated ms > 0.`,
+    );
+  }
 
   return {
     port,
@@ -132,9 +157,12 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
       cancelledSpelling: config.drift?.cancelledSpelling === true,
       legacyImageUrls: config.drift?.legacyImageUrls === true,
       skipDispatching: config.drift?.skipDispatching === true,
+      omitSignature: config.drift?.omitSignature === true,
     },
     rateLimit,
     faults: [...faults],
     recordRequests: config.recordRequests ?? true,
+    callbackSecret: config.callbackSecret,
+    callbackTimeoutMs,
   };
 }

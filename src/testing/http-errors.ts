@@ -10,6 +10,8 @@ export interface ErrorDetail {
   readonly loc: readonly (string | number)[];
   readonly msg: string;
   readonly type: string;
+  /** Documented category of the problem; only callback redelivery guards set it, to `conflict`. */
+  readonly error_type?: string;
 }
 
 /** An error response to send; route handlers throw it and the server writes the envelope. */

@@ -1,10 +1,11 @@
 /**
  * `runflow-rx/testing`: a local Runflow simulator for tests and demos.
  *
- * A real HTTP server on 127.0.0.1 that implements the Runflow Runs API (create, get, list,
- * statuses, logs, node-runs) with scripted models, steerable outcomes, simulated time,
- * switches for documented API drift, rate limiting, `Idempotency-Key` on run creation and
- * programmable faults. See docs/simulator.md.
+ * A real HTTP server on 127.0.0.1 that implements the Runflow Runs API: runs with their logs
+ * and node-runs, batches, signed callbacks with retries and redelivery, and callback secrets.
+ * It has scripted models, steerable outcomes, simulated time, switches for documented API
+ * drift, rate limiting, `Idempotency-Key` on run and batch creation and programmable faults.
+ * See docs/simulator.md.
  *
  * @example
  * import { startSimulator } from 'runflow-rx/testing';
@@ -39,3 +40,12 @@ export type {
 } from './models.js';
 export type { SimulateOptions, SimulatedOutcome, SimulatedStopState } from './steering.js';
 export { UNKNOWN_STATUS_MS } from './run-timeline.js';
+export { CALLBACK_MAX_ATTEMPTS, CALLBACK_RETRY_DELAYS_MS, DEFAULT_CALLBACK_TIMEOUT_MS } from './callback-delivery.js';
+export type {
+  CallbackAttemptRecord,
+  CallbackDeliveryRecord,
+  CallbackDeliveryStatus,
+  CallbackFailureReason,
+  CallbackPayload,
+} from './callback-delivery.js';
+export { MAX_BATCH_ITEMS } from './batch-create.js';

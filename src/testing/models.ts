@@ -91,6 +91,11 @@ export interface SimulatedModel {
    * `nodes_completed` set on the run. Default: false.
    */
   readonly reportsNodeRuns?: boolean;
+  /**
+   * Whether `POST /v1/models/{model_id}/batches` accepts the model. Runflow runs batches only
+   * for template-backed models and rejects others with 422. Default: true.
+   */
+  readonly supportsBatches?: boolean;
   /** Returns the problems with `input` (which no longer contains `simulate`); empty when valid. */
   validateInput(input: Readonly<Record<string, unknown>>): readonly InputIssue[];
   /** The phase durations, fixed or computed from the validated input. */

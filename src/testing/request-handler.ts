@@ -1,6 +1,7 @@
 /**
  * The steps of an API request after its body has arrived: authentication, rate limiting,
- * faults, the `Idempotency-Key` of create-run requests, routing, and writing the response.
+ * faults, the `Idempotency-Key` of create-run and create-batch requests, routing, and
+ * writing the response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatedClock } from './clock.js';
@@ -14,7 +15,7 @@ import {
   type IdempotencyStore,
 } from './idempotency.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
-import { authenticateRequest, CREATE_RUN_ENDPOINT, routeRequest, type RouteRequest } from './router.js';
+import { authenticateRequest, IDEMPOTENT_ENDPOINTS, routeRequest, type RouteRequest } from './router.js';
 import type { SimulatorState } from './state.js';
 
 /** A request as the simulator records it; `body` and `status` are filled in as they become known. */
@@ -127,7 +128,7 @@ function headerValue(record: MutableRecord, name: string): string | undefined {
 }
 
 /**
- * Claims the `Idempotency-Key` of a create-run request. Returns undefined without the header,
+ * Claims the `Idempotency-Key` of a create request. Returns undefined without the header,
  * and throws 422 VALIDATION_ERROR for an empty or too long key.
  */
 function claimIdempotencyKey(
@@ -153,10 +154,11 @@ function claimIdempotencyKey(
 }
 
 /**
- * Produces the response of a create-run request, deduplicated by its `Idempotency-Key`.
- * Returns the response and, for the first request with a key, the function that stores it.
+ * Produces the response of a create-run or create-batch request, deduplicated by its
+ * `Idempotency-Key`. Returns the response and, for the first request with a key, the
+ * function that stores it.
  */
-async function createRunResponse(
+async function createResponse(
   context: RequestHandlerContext,
   record: MutableRecord,
   apiKey: string,
@@ -234,10 +236,9 @@ export async function handleRequest(context: RequestHandlerContext, exchange: Ex
     return;
   }
 
-  const { response, store } =
-    exchange.endpoint === CREATE_RUN_ENDPOINT
-      ? await createRunResponse(context, record, apiKey)
-      : { response: processRequest(context, request, apiKey, fault), store: undefined };
+  const { response, store } = IDEMPOTENT_ENDPOINTS.has(exchange.endpoint)
+    ? await createResponse(context, record, apiKey)
+    : { response: processRequest(context, request, apiKey, fault), store: undefined };
 
   if (fault?.kind === 'slow') {
     if (fault.delayMs === Infinity) {

@@ -4,42 +4,28 @@
  * stand for presigned URLs and need none.
  */
 import { KNOWN_RUN_STATUSES, isTerminalStatus } from '../codecs/status.js';
+import { BATCH_ROUTES, CREATE_BATCH_ENDPOINT } from './batch-routes.js';
+import { CALLBACK_ROUTES } from './callback-routes.js';
 import { createRun } from './create-run.js';
 import { placeholderFileBytes } from './files.js';
 import { equalityCandidates, type FilterNode } from './filter.js';
 import { SimulatorHttpError } from './http-errors.js';
 import { listPage, type ListResource } from './listing.js';
 import { LOG_FIELDS, NODE_RUN_FIELDS, RUN_FIELDS } from './resources.js';
+import {
+  decodeParam,
+  findRun,
+  headerValue,
+  type HandlerContext,
+  type Route,
+  type RouteRequest,
+  type RouteResponse,
+} from './route-context.js';
 import { renderLogs, renderNodeRuns, renderRun, visibleOutputs, type JsonObject, type StoredRun } from './run-view.js';
 import { recordServedView, staleViewTime } from './stale-views.js';
 import type { SimulatorState } from './state.js';
 
-/** The parts of an HTTP request that the handlers read. */
-export interface RouteRequest {
-  readonly method: string;
-  /** Path without the query, percent-encoded as received. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-}
-
-/** A response: JSON for the API, raw bytes for output files. */
-export type RouteResponse =
-  | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
-  | { readonly status: number; readonly bytes: Buffer; readonly headers: Readonly<Record<string, string>> };
-
-type Handler = (request: RouteRequest, params: readonly string[], context: HandlerContext) => RouteResponse;
-
-interface HandlerContext {
-  readonly state: SimulatorState;
-  /** Simulated time of the request; every view in one response uses it. */
-  readonly now: number;
-  /** The API key the request carried, for `/v1/` routes. */
-  readonly apiKey: string;
-  /** Whether run reads serve the older views of the `stale` fault. */
-  readonly stale: boolean;
-}
+export type { RouteRequest, RouteResponse } from './route-context.js';
 
 /** Options of `routeRequest()`. */
 export interface RouteOptions {
@@ -47,13 +33,6 @@ export interface RouteOptions {
   readonly apiKey: string;
   /** Serve the older views of the `stale` fault on `GET /v1/runs/{id}` and `GET /v1/runs`. Default: false. */
   readonly stale?: boolean;
-}
-
-interface Route {
-  readonly pattern: RegExp;
-  /** The path with named placeholders, e.g. `/v1/runs/{id}/logs`, as request counters report it. */
-  readonly template: string;
-  readonly handlers: Readonly<Record<string, Handler>>;
 }
 
 /** Run statuses with whether each is terminal. */
@@ -85,11 +64,16 @@ const ROUTES: readonly Route[] = [
   },
   // The model path is greedy and may have any depth, e.g. bytedance/seedance/2.0/fast/text-to-video.
   { pattern: /^\/v1\/models\/(.+)\/runs$/, template: '/v1/models/{model_id}/runs', handlers: { POST: postRun } },
+  ...CALLBACK_ROUTES,
+  ...BATCH_ROUTES,
   { pattern: /^\/files\/([^/]+)\/([^/]+)$/, template: '/files/{run_id}/{file_name}', handlers: { GET: getFile } },
 ];
 
 /** Endpoint of the create-run route, as `endpointOf()` names it. */
 export const CREATE_RUN_ENDPOINT = 'POST /v1/models/{model_id}/runs';
+
+/** Endpoints whose `Idempotency-Key` header deduplicates requests: run and batch creation. */
+export const IDEMPOTENT_ENDPOINTS: ReadonlySet<string> = new Set([CREATE_RUN_ENDPOINT, CREATE_BATCH_ENDPOINT]);
 
 /** Endpoints whose run views the `stale` fault can make older. */
 export const STALE_READ_ENDPOINTS: ReadonlySet<string> = new Set(['GET /v1/runs/{id}', 'GET /v1/runs']);
@@ -101,11 +85,6 @@ export const STALE_READ_ENDPOINTS: ReadonlySet<string> = new Set(['GET /v1/runs/
 export function endpointOf(method: string, path: string): string {
   const route = ROUTES.find((candidate) => candidate.pattern.test(path));
   return `${method} ${route === undefined ? '(unknown route)' : route.template}`;
-}
-
-function headerValue(request: RouteRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -168,24 +147,6 @@ export function routeRequest(state: SimulatorState, request: RouteRequest, optio
     return handler(request, match.slice(1), context);
   }
   throw new SimulatorHttpError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}.`);
-}
-
-function decodeParam(value: string | undefined): string {
-  try {
-    return decodeURIComponent(value ?? '');
-  } catch {
-    return value ?? '';
-  }
-}
-
-/** Returns the run with id `rawId`; throws 404 RUN_NOT_FOUND for an unknown or malformed id. */
-function findRun(state: SimulatorState, rawId: string | undefined): StoredRun {
-  const id = decodeParam(rawId);
-  const run = state.runs.get(id.toLowerCase());
-  if (run === undefined) {
-    throw new SimulatorHttpError(404, 'RUN_NOT_FOUND', `No run with id "${id}".`);
-  }
-  return run;
 }
 
 function postRun(request: RouteRequest, params: readonly string[], context: HandlerContext): RouteResponse {

@@ -24,6 +24,8 @@ export interface StoredRun {
   readonly callbackUrl: string | null;
   readonly metadata: JsonObject | null;
   readonly clientRef: string | null;
+  /** Batch that created the run as one of its items, or null. */
+  readonly batchId: string | null;
   readonly plan: RunPlan;
 }
 
@@ -35,20 +37,20 @@ export interface ViewDrift {
   readonly legacyImageUrls: boolean;
 }
 
-function isoTime(ms: number): string {
+export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function isoTimeOrNull(ms: number | null): string | null {
+export function isoTimeOrNull(ms: number | null): string | null {
   return ms === null ? null : isoTime(ms);
 }
 
 /** Formats a price in USD as a decimal string with 4 digits after the point. */
-function formatUsd(amount: number): string {
+export function formatUsd(amount: number): string {
   return amount.toFixed(4);
 }
 
-function spellStatus(status: string, drift: ViewDrift): string {
+export function spellStatus(status: string, drift: ViewDrift): string {
   return drift.cancelledSpelling && status === 'canceled' ? 'cancelled' : status;
 }
 
@@ -148,6 +150,11 @@ function renderOutput(run: StoredRun, drift: ViewDrift): JsonObject | null {
   };
 }
 
+/** Returns the price of a finished run in USD: the steps that succeeded. */
+export function runCostUsd(plan: RunPlan): number {
+  return plan.steps.reduce((sum, step) => sum + (step.succeededAt !== null ? step.costUsd : 0), 0);
+}
+
 /**
  * Returns the run object at `now`, with every documented field. Undocumented contents are
  * the simulator's choice: `links`, `context` and `cost_breakdown` are empty objects, and
@@ -162,7 +169,7 @@ export function renderRun(run: StoredRun, now: number, drift: ViewDrift): JsonOb
   const logs = renderLogs(run, now, drift);
   const reportsNodeRuns = run.flowId !== null;
   const failure = terminal ? plan.failure : null;
-  const costUsd = plan.steps.reduce((sum, step) => sum + (step.succeededAt !== null ? step.costUsd : 0), 0);
+  const costUsd = runCostUsd(plan);
 
   return {
     id: run.id,
@@ -186,7 +193,7 @@ export function renderRun(run: StoredRun, now: number, drift: ViewDrift): JsonOb
     nodes_completed: reportsNodeRuns
       ? nodeRuns.filter((nodeRun) => nodeRun['state_code'] === 'succeeded').length
       : null,
-    batch_id: null,
+    batch_id: run.batchId,
     client_ref: run.clientRef,
     jurisdiction_code: null,
     request_id: null,
@@ -209,6 +216,25 @@ export function renderRun(run: StoredRun, now: number, drift: ViewDrift): JsonOb
     node_runs: nodeRuns,
     logs,
   };
+}
+
+/**
+ * Returns the `output` that callbacks and batch outputs carry for a terminal run: the
+ * normalised output on success and partial success, `{code, message, stage}` on failure, and
+ * null on cancellation. The failure shape is not documented; it is the simulator's choice.
+ */
+export function terminalOutput(run: StoredRun, drift: ViewDrift): unknown {
+  switch (run.plan.terminalStatus) {
+    case 'succeeded':
+    case 'partial_succeeded':
+      return renderOutput(run, drift);
+    case 'failed': {
+      const failure = run.plan.failure;
+      return failure === null ? null : { code: failure.code, message: failure.message, stage: failure.stage };
+    }
+    case 'canceled':
+      return null;
+  }
 }
 
 /** Returns the outputs that the run reports at `now`, or an empty list before it ends. */

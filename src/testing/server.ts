@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { CallbackDispatcher, type CallbackDeliveryRecord } from './callback-delivery.js';
+import { CallbackSecretStore } from './callback-secrets.js';
 import { SimulatedClock } from './clock.js';
 import { resolveConfig, type SimulatorConfig } from './config.js';
 import { RequestCounters, type CounterFilter } from './counters.js';
@@ -11,7 +13,7 @@ import { FaultRules, type FaultRule } from './faults.js';
 import { SimulatorHttpError } from './http-errors.js';
 import { errorResponse } from './http-response.js';
 import { IdempotencyStore } from './idempotency.js';
-import { UuidV7Generator } from './ids.js';
+import { stableUuid, UuidV7Generator } from './ids.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
 import {
   handleRequest,
@@ -118,8 +120,21 @@ export interface Simulator {
   /** Returns the run as `GET /v1/runs/{id}` would return it now, or undefined for an unknown id. */
   getRun(id: string): unknown | undefined;
   /**
-   * Stops listening, destroys every socket and cancels held responses. Resolves when closed.
-   * Later calls return the same promise.
+   * Returns copies of the callback deliveries of one run or batch, by its id, or of every run
+   * and batch without an id, oldest first. Deliveries that became due are started first.
+   */
+  deliveries(id?: string): CallbackDeliveryRecord[];
+  /**
+   * Starts the callback deliveries and attempts that are due, and resolves once no attempt is
+   * in flight. It does not wait for retries due later: with `timeScale: 0`, call it after
+   * `advanceTime()`. An attempt to a receiver that never answers keeps it waiting until the
+   * attempt times out on the simulated clock or `close()` runs.
+   */
+  flushCallbacks(): Promise<void>;
+  /**
+   * Stops listening, destroys every socket, cancels held responses and pending callback
+   * deliveries, and aborts callback attempts in flight. Resolves when every server socket and
+   * callback connection is closed. Later calls return the same promise.
    */
   close(): Promise<void>;
 }
@@ -148,6 +163,15 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
 export async function startSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
   const resolved = resolveConfig(config);
   const clock = new SimulatedClock(resolved.startTimeMs, resolved.timeScale);
+  const callbackSecrets = new CallbackSecretStore();
+  if (resolved.callbackSecret !== undefined) {
+    callbackSecrets.create({
+      orgId: stableUuid(`org:${resolved.apiKeys[0] ?? ''}`),
+      label: null,
+      now: clock.now(),
+      plainSecret: resolved.callbackSecret,
+    });
+  }
   const state: SimulatorState = {
     clock,
     models: resolved.models,
@@ -157,6 +181,15 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
     drift: resolved.drift,
     baseUrl: '',
     servedViews: new Map(),
+    batches: new Map(),
+    batchIds: new UuidV7Generator(),
+    callbackSecrets,
+    callbacks: new CallbackDispatcher({
+      clock,
+      secrets: callbackSecrets,
+      timeoutMs: resolved.callbackTimeoutMs,
+      omitSignature: resolved.drift.omitSignature,
+    }),
   };
   const faults = new FaultRules();
   for (const rule of resolved.faults) faults.add(rule);
@@ -313,12 +346,17 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Simu
       const run = state.runs.get(id.toLowerCase());
       return run === undefined ? undefined : JSON.parse(JSON.stringify(renderRun(run, clock.now(), state.drift)));
     },
+    deliveries: (id) => state.callbacks.records(id?.toLowerCase()),
+    flushCallbacks: () => state.callbacks.flush(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        const callbacksClosed = state.callbacks.close();
         clock.dispose();
         for (const task of heldTasks) task.cancel();
         heldTasks.clear();
-        server.close(() => resolve());
+        server.close(() => {
+          void callbacksClosed.then(() => resolve());
+        });
         server.closeAllConnections();
         for (const socket of sockets) socket.destroy();
         sockets.clear();

@@ -1,6 +1,9 @@
 /**
  * The mutable state of one simulator: its clock, models, runs and settings.
  */
+import type { StoredBatch } from './batch-view.js';
+import type { CallbackDispatcher } from './callback-delivery.js';
+import type { CallbackSecretStore } from './callback-secrets.js';
 import type { SimulatedClock } from './clock.js';
 import type { UuidV7Generator } from './ids.js';
 import type { SimulatedModel } from './models.js';
@@ -11,6 +14,8 @@ import type { ServedView } from './stale-views.js';
 export interface ResolvedDrift extends ViewDrift {
   /** Runs go from `queued` straight to `running`. */
   readonly skipDispatching: boolean;
+  /** Callbacks carry no `Runflow-Signature` header. */
+  readonly omitSignature: boolean;
 }
 
 /** State shared by the route handlers of one simulator. */
@@ -27,4 +32,11 @@ export interface SimulatorState {
   baseUrl: string;
   /** Lowest-ranked view served by run reads, by run id; stale reads serve it again. */
   readonly servedViews: Map<string, ServedView>;
+  /** Batches by id, in creation order. */
+  readonly batches: Map<string, StoredBatch>;
+  /** Ids of batches and batch items. */
+  readonly batchIds: UuidV7Generator;
+  readonly callbackSecrets: CallbackSecretStore;
+  /** Deliveries of run and batch callbacks, and the timers that start them. */
+  readonly callbacks: CallbackDispatcher;
 }
