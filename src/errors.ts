@@ -171,16 +171,19 @@ export class RunFailedError extends RunflowError {
 /** A run that did not reach a terminal status within its `timeoutMs` deadline. */
 export class RunTimeoutError extends RunflowError {
   constructor(
+    /** Id of the run (or batch) watched, or undefined when it was not created in time. */
     readonly runId: string | undefined,
     readonly timeoutMs: number,
     /** The last snapshot observed before the deadline, if any arrived. */
     readonly lastRun: Run | undefined,
+    /** What was watched, for the message: `Run` or `Batch`. */
+    subject: 'Run' | 'Batch' = 'Run',
   ) {
     super(
       runId === undefined
-        ? `No run was created within ${timeoutMs} ms; raise timeoutMs or check the server`
-        : `Run ${runId} did not finish within ${timeoutMs} ms; it keeps running on the server, ` +
-            'so raise timeoutMs or keep watching it with watch(runId)',
+        ? `No ${subject.toLowerCase()} was created within ${timeoutMs} ms; raise timeoutMs or check the server`
+        : `${subject} ${runId} did not finish within ${timeoutMs} ms; it keeps running on the server, ` +
+            `so raise timeoutMs or keep watching it with ${subject === 'Run' ? 'watch(runId)' : 'batches.watch(batchId)'}`,
     );
   }
 }

@@ -52,6 +52,8 @@ function toIssue(error: t.ValidationError): DecodeIssue | undefined {
       received = entry.actual;
     }
   }
+  // A codec that fails with a message states the rule it checks, such as "must have run_id or batch_id".
+  if (error.message !== undefined) expected = error.message;
   return { path: keys.join('.'), expected, received: error.context.length > 1 ? received : error.value };
 }
 

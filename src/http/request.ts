@@ -134,7 +134,15 @@ export function requestOnce<A>(context: HttpContext, req: HttpRequest<A>): Obser
       })
       .catch((error: unknown) => {
         if (subscriber.closed) return;
-        if (error instanceof RunflowHttpError || error instanceof RunflowDecodeError) return fail(error);
+        if (error instanceof RunflowDecodeError) {
+          context.logger.warn('Response body did not decode', {
+            method: req.method,
+            url,
+            issues: error.issues.map((issue) => `${issue.path || '<root>'}: expected ${issue.expected}`),
+          });
+          return fail(error);
+        }
+        if (error instanceof RunflowHttpError) return fail(error);
         if (timedOut) return fail(new RunflowRequestTimeoutError(req.method, url, context.requestTimeoutMs));
         fail(
           new RunflowConnectionError(

@@ -1,11 +1,14 @@
 import {
   EMPTY,
   Observable,
+  catchError,
   concat,
   defer,
+  exhaustMap,
   expand,
   from,
   map,
+  merge,
   mergeMap,
   of,
   takeWhile,
@@ -14,8 +17,11 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 
+import type { CallbackEnvelope } from '../callbacks/envelope.js';
+import type { CallbackReceiver } from '../callbacks/receiver.js';
+import { isTerminalStatus } from '../codecs/status.js';
 import type { Run } from '../codecs/run.js';
-import { RunFailedError, RunTimeoutError } from '../errors.js';
+import { RunFailedError, RunTimeoutError, RunflowInputError, describeValue } from '../errors.js';
 import type { RetryConfig } from '../http/retry.js';
 import type { RunflowLogger } from '../logger.js';
 import { checkDelay, resolvePollConfig, type PollConfig, type ResolvedPollConfig } from './config.js';
@@ -34,7 +40,18 @@ export interface WatchOptions {
   readonly poll?: PollConfig;
   /** Transport retry settings for this run's own requests (create, per-run GETs), over the client's. */
   readonly retry?: RetryConfig | false;
+  /**
+   * A callback receiver: the run then ends by its callback, and polling drops to a slow safety
+   * net every `safetyNetIntervalMs`. Pass `callbackUrl` when creating the run so that Runflow
+   * calls the receiver.
+   */
+  readonly callbacks?: CallbackReceiver;
+  /** Interval of the safety-net poll of a run watched with `callbacks`, in ms. Default 30000. */
+  readonly safetyNetIntervalMs?: number;
 }
+
+/** Default interval of the safety-net poll of a run watched with callbacks, in ms. */
+export const DEFAULT_SAFETY_NET_INTERVAL_MS = 30_000;
 
 /** Dependencies of a run Observable, provided by the client. */
 export interface WatchContext {
@@ -74,6 +91,17 @@ export function runEvents(context: WatchContext, source: RunSource, options: Wat
   const poll = resolvePollConfig(context.poll, options.poll);
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkDelay('timeoutMs', options.timeoutMs, 1);
   const shared = poll.mode === 'shared' ? context.shared : undefined;
+  const callbacks = options.callbacks;
+  if (callbacks !== undefined && typeof (callbacks as Partial<CallbackReceiver>).runEnvelopes !== 'function') {
+    throw new RunflowInputError(
+      `Invalid callbacks ${describeValue(callbacks)}: expected a receiver from createCallbackReceiver()`,
+    );
+  }
+  const safetyNetMs = checkDelay(
+    'safetyNetIntervalMs',
+    options.safetyNetIntervalMs ?? DEFAULT_SAFETY_NET_INTERVAL_MS,
+    1,
+  );
 
   return defer(() => {
     // Per subscription: the newest state, for the deadline error.
@@ -86,7 +114,10 @@ export function runEvents(context: WatchContext, source: RunSource, options: Wat
     };
 
     let steps$: Observable<FoldResult>;
-    if (shared === undefined) {
+    if (callbacks !== undefined) {
+      const first = 'create' in source ? source.create : context.getRun(source.runId);
+      steps$ = first.pipe(mergeMap((run) => callbackSteps(context, callbacks, safetyNetMs, run, fold)));
+    } else if (shared === undefined) {
       const first = 'create' in source ? source.create : context.getRun(source.runId);
       steps$ = perRunSteps(context, poll, first, fold);
     } else if ('create' in source) {
@@ -109,7 +140,7 @@ export function runEvents(context: WatchContext, source: RunSource, options: Wat
     );
 
     if (timeoutMs === undefined) return events$;
-    return withDeadline(
+    return failAfter(
       events$,
       timeoutMs,
       context.scheduler,
@@ -161,6 +192,87 @@ function sharedSteps(shared: SharedPoller, runId: string, seed: Run | undefined,
   return start === undefined ? later$ : concat(of(start), later$);
 }
 
+/**
+ * Follows a run by its callbacks. Each envelope for the run triggers one GET of the full run, so
+ * the events carry the logs, node-runs and output that an envelope lacks; a safety-net GET every
+ * `safetyNetMs` covers a lost callback. The fold keeps the first terminal status only.
+ */
+function callbackSteps(
+  context: WatchContext,
+  receiver: CallbackReceiver,
+  safetyNetMs: number,
+  first: Run,
+  fold: Fold,
+): Observable<FoldResult> {
+  let state: RunState | undefined;
+  const step = (run: Run): FoldResult => {
+    const result = fold(state, run);
+    state = result.state;
+    return result;
+  };
+  const start = step(first);
+  if (start.state.terminal) return of(start);
+
+  const runId = first.id;
+  const onCallback$ = receiver.runEnvelopes(runId).pipe(
+    exhaustMap((envelope) =>
+      context.getRun(runId).pipe(
+        map((run) => withEnvelopeStatus(run, envelope)),
+        catchError((error: unknown) => {
+          context.logger.warn('Could not fetch the run after its callback; using the callback alone', {
+            runId,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return of(runFromEnvelope(envelope, state?.lastRun));
+        }),
+      ),
+    ),
+  );
+  const safetyNet$ = timer(safetyNetMs, safetyNetMs, context.scheduler).pipe(exhaustMap(() => context.getRun(runId)));
+  const later$ = merge(onCallback$, safetyNet$).pipe(
+    map(step),
+    takeWhile((result) => !result.state.terminal, true),
+  );
+  return concat(of(start), later$);
+}
+
+/**
+ * Applies a terminal callback to a fetched run that does not show it yet, as a lagging replica
+ * may answer: the callback's status and output win, and the rest of the run is kept.
+ */
+function withEnvelopeStatus(run: Run, envelope: CallbackEnvelope): Run {
+  const status = envelope.status;
+  if (status === undefined || status === null || !isTerminalStatus(status) || isTerminalStatus(run.status_code))
+    return run;
+  return { ...runFromEnvelope(envelope, run) };
+}
+
+/** Builds a run snapshot from a callback envelope over the last known snapshot. */
+function runFromEnvelope(envelope: CallbackEnvelope, base: Run | undefined): Run {
+  const status = envelope.status ?? base?.status_code ?? 'running';
+  const failure = status === 'failed' && envelope.output ? (envelope.output as Record<string, unknown>) : undefined;
+  return {
+    ...base,
+    id: envelope.run_id ?? base?.id ?? '',
+    status_code: status,
+    output: failure === undefined ? ((envelope.output as Run['output']) ?? base?.output ?? null) : null,
+    duration_ms: envelope.duration_ms ?? base?.duration_ms ?? null,
+    completed_at: envelope.completed_at ?? base?.completed_at ?? null,
+    metadata: envelope.metadata ?? base?.metadata ?? null,
+    ...(failure === undefined
+      ? {}
+      : {
+          failure_code: stringOr(failure['code'], base?.failure_code),
+          failure_message: stringOr(failure['message'], base?.failure_message),
+          failure_stage_code: stringOr(failure['stage'], base?.failure_stage_code),
+        }),
+  } as Run;
+}
+
+function stringOr(value: unknown, fallback: string | null | undefined): string | null {
+  return typeof value === 'string' ? value : (fallback ?? null);
+}
+
 function nextDelay(poll: ResolvedPollConfig, delayMs: number, result: FoldResult): number {
   if (result.events.length > 0) return poll.intervalMs;
   return Math.min(delayMs * poll.backoffFactor, poll.maxIntervalMs);
@@ -186,7 +298,7 @@ function report(logger: RunflowLogger, result: FoldResult): void {
  * Mirrors `source`, but errors with `makeError()` if it has not finished `ms` after subscription.
  * The timer is cancelled when the source finishes or the subscriber unsubscribes.
  */
-export function withDeadline<T>(
+export function failAfter<T>(
   source: Observable<T>,
   ms: number,
   scheduler: SchedulerLike,
