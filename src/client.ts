@@ -1,6 +1,8 @@
 import { asyncScheduler, defer, switchMap, type Observable, type SchedulerLike } from 'rxjs';
 
 import { createRunBody, runsApi, type CreateRunRequest, type RunsApi } from './api/runs.js';
+import { batchesApi, type BatchesApi } from './batches/api.js';
+import { batchEvents, type BatchEvent, type WatchBatchOptions } from './batches/watch.js';
 import { RunflowInputError, describeValue, isRunflowHttpError } from './errors.js';
 import { encodeIdSegment, encodeModelPath } from './http/model-path.js';
 import { defaultFetch, type FetchLike, type HttpContext } from './http/request.js';
@@ -69,6 +71,12 @@ export interface RunflowClient {
 
   /** The runs endpoints, one cold Observable per request. */
   readonly runs: RunsApi;
+
+  /**
+   * The server-side batch endpoints, and `watch(batchId, options)`: a batch Observable of item
+   * transitions, status changes and a final summary.
+   */
+  readonly batches: BatchesApi & { watch(batchId: string, options?: WatchBatchOptions): Observable<BatchEvent> };
 }
 
 const DEFAULT_BASE_URL = 'https://api.runflow.io';
@@ -114,6 +122,7 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
     },
   };
   const runs = runsApi(http);
+  const batches = batchesApi(http);
   const shared = new SharedPoller({
     listRuns: (query) => runs.list(query),
     getRun: (runId) => runs.get(runId),
@@ -134,6 +143,22 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
   return {
     baseUrl,
     runs,
+    batches: {
+      ...batches,
+      watch: (batchId, options) => {
+        encodeIdSegment('batch id', batchId);
+        return batchEvents(
+          {
+            getBatch: (id) => budget.gate(batches.get(id)),
+            scheduler,
+            logger,
+            poll: { ...config.poll, mode: 'per-run' },
+          },
+          batchId,
+          options,
+        );
+      },
+    },
 
     run(modelId, request, options) {
       encodeModelPath(modelId);

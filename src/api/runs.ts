@@ -159,7 +159,8 @@ export function createRunBody(body: CreateRunRequest): Record<string, unknown> {
   return wire;
 }
 
-function listQuery(params: ListParams): Record<string, QueryValue> {
+/** Turns list parameters into the query string fields; throws RunflowInputError for a bad limit. */
+export function listQuery(params: ListParams): Record<string, QueryValue> {
   const { q, limit, pq, fromPrev, fields, sortBy } = params;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) {
     throw new RunflowInputError(`Invalid limit ${describeValue(limit)}: expected an integer from 1 to 500`);

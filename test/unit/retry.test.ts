@@ -17,7 +17,7 @@ import {
   type RetryConfig,
   type RetryNotice,
 } from '../../src/http/retry.js';
-import { withDeadline } from '../../src/run/watch.js';
+import { failAfter } from '../../src/run/watch.js';
 
 const GET = { method: 'GET', url: 'http://127.0.0.1:1/v1/runs/r1', replayable: true };
 
@@ -67,7 +67,7 @@ function simulate(failures: unknown[], config: RetryConfig | false = {}, target 
       (notice) => outcome.notices.push(notice),
     );
     const source$ =
-      deadlineMs === undefined ? retried$ : withDeadline(retried$, deadlineMs, scheduler, () => 'deadline');
+      deadlineMs === undefined ? retried$ : failAfter(retried$, deadlineMs, scheduler, () => 'deadline');
     source$.subscribe({
       next: (value) => (outcome.result = { at: scheduler.now(), value }),
       error: (error: unknown) => (outcome.result = { at: scheduler.now(), error }),
