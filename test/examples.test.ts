@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { renderBatch } from '../examples/batch-with-retries.js';
+import { renderWithCallbacks } from '../examples/express-callbacks.js';
 import { watchWithProgress } from '../examples/progress.js';
 import { createRunflowClient, type RunflowClient } from '../src/index.js';
 import { startSimulator, type Simulator } from '../src/testing/index.js';
@@ -41,5 +42,16 @@ describe('examples', () => {
     expect(lines.filter((line) => line.startsWith('poster-3: attempt'))).toHaveLength(2);
     expect(lines).toContain('poster-1: succeeded');
     expect(lines.some((line) => line.startsWith('poster-3: failed PROVIDER_TIMEOUT'))).toBe(true);
+  });
+
+  it('express-callbacks finishes the run by its signed callback', async () => {
+    const lines: string[] = [];
+    const urls = await renderWithCallbacks(20, (line) => lines.push(line));
+    expect(urls).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('callback: run.completed'))).toHaveLength(1);
+    // The callback comes before the final status, which the GET after it reports.
+    expect(lines.indexOf(lines.find((line) => line.startsWith('callback:'))!)).toBeLessThan(
+      lines.indexOf('status: succeeded'),
+    );
   });
 });
