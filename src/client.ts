@@ -163,6 +163,12 @@ export function createRunflowClient(config: RunflowClientConfig = {}): RunflowCl
     run(modelId, request, options) {
       encodeModelPath(modelId);
       createRunBody(request);
+      if (options?.callbacks !== undefined && !request.callbackUrl) {
+        logger.warn(
+          'A run watched with callbacks has no callbackUrl; unless an org webhook reaches the receiver, it ends by the safety-net poll',
+          { modelId },
+        );
+      }
       // One Idempotency-Key per subscription: each subscription is one logical run.
       const create = defer(() =>
         runs.create(modelId, request, { idempotencyKey: newIdempotencyKey(), retry: options?.retry }),

@@ -20,7 +20,8 @@ export type RunflowErrorKind =
   | 'RunflowDecodeError'
   | 'RunflowInputError'
   | 'RunFailedError'
-  | 'RunTimeoutError';
+  | 'RunTimeoutError'
+  | 'RunflowBatchCreateError';
 
 /** The base class of every error this library raises. */
 export class RunflowError extends Error {
@@ -188,6 +189,29 @@ export class RunTimeoutError extends RunflowError {
   }
 }
 
+/**
+ * A split batch create whose request for inputs `firstInput` to `lastInput` failed after earlier
+ * requests had created batches. Those batches run on; their ids are in `createdBatchIds`.
+ */
+export class RunflowBatchCreateError extends RunflowError {
+  constructor(
+    /** Ids of the batches created before the failure, in input order. */
+    readonly createdBatchIds: readonly string[],
+    /** Index in the caller's input list of the first input of the failed request. */
+    readonly firstInput: number,
+    /** Index in the caller's input list of the last input of the failed request. */
+    readonly lastInput: number,
+    cause: unknown,
+  ) {
+    super(
+      `Batch request for inputs ${firstInput} to ${lastInput} failed after ${createdBatchIds.length} batch(es) were created ` +
+        `(${createdBatchIds.join(', ')}); item indexes in the cause count from input ${firstInput}: ` +
+        (cause instanceof Error ? cause.message : String(cause)),
+      { cause },
+    );
+  }
+}
+
 function brandOf(value: unknown): RunflowErrorKind | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   return (value as { [BRAND]?: RunflowErrorKind })[BRAND];
@@ -234,6 +258,10 @@ export function isRunflowInputError(value: unknown): value is RunflowInputError 
 
 export function isRunFailedError(value: unknown): value is RunFailedError {
   return brandOf(value) === 'RunFailedError';
+}
+
+export function isRunflowBatchCreateError(value: unknown): value is RunflowBatchCreateError {
+  return brandOf(value) === 'RunflowBatchCreateError';
 }
 
 export function isRunTimeoutError(value: unknown): value is RunTimeoutError {

@@ -1,10 +1,10 @@
 import * as t from 'io-ts';
-import { concat, defer, toArray, type Observable } from 'rxjs';
+import { catchError, concat, defer, tap, throwError, toArray, type Observable } from 'rxjs';
 
 import { isHttpUrl, listQuery, type ListParams, type RequestOptions } from '../api/runs.js';
 import { decodeOrThrow } from '../codecs/decode.js';
 import { PageCodec, type Page } from '../codecs/envelope.js';
-import { RunflowInputError, describeValue } from '../errors.js';
+import { RunflowBatchCreateError, RunflowInputError, describeValue } from '../errors.js';
 import { encodeIdSegment, encodeModelPath } from '../http/model-path.js';
 import { request, type HttpContext } from '../http/request.js';
 import { BatchCodec, BatchItemCodec, type Batch, type BatchItem } from './codecs.js';
@@ -60,7 +60,27 @@ export function batchesApi(http: HttpContext) {
             retry: options.retry,
           }),
         );
-        return concat(...requests).pipe(toArray());
+        const created: Batch[] = [];
+        return concat(...requests).pipe(
+          tap((batch) => created.push(batch)),
+          toArray(),
+          catchError((error: unknown) => {
+            // A failure after earlier requests succeeded leaves batches running that the caller
+            // could not otherwise find; the first request failing leaves none, so its error passes as is.
+            if (created.length === 0) return throwError(() => error);
+            const first = created.length * MAX_BATCH_ITEMS;
+            const last = Math.min(first + MAX_BATCH_ITEMS, body.input.length) - 1;
+            return throwError(
+              () =>
+                new RunflowBatchCreateError(
+                  created.map((batch) => batch.id),
+                  first,
+                  last,
+                  error,
+                ),
+            );
+          }),
+        );
       });
     },
 

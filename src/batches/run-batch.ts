@@ -13,6 +13,7 @@ import {
 } from 'rxjs';
 
 import type { CreateRunRequest } from '../api/runs.js';
+import { encodeModelPath } from '../http/model-path.js';
 import type { Run } from '../codecs/run.js';
 import { RunflowError, RunflowInputError, describeValue, isRunFailedError } from '../errors.js';
 import type { RunEvent } from '../run/events.js';
@@ -61,7 +62,7 @@ export type RunBatchEvent<E = RunEvent> =
 
 /** Options of `runBatch`. */
 export interface RunBatchOptions<E = RunEvent> {
-  /** Maximum number of runs in flight at once, from 1. Default 4. */
+  /** Maximum number of runs in flight at once, from 1, or Infinity. Default 4. */
   readonly concurrency?: number;
   /** Options for each run (deadline, polling, callbacks, transport retry). */
   readonly runOptions?: WatchOptions;
@@ -100,10 +101,11 @@ export function runBatch<E = RunEvent>(
   if (!Array.isArray(items)) {
     throw new RunflowInputError(`Invalid batch items ${describeValue(items)}: expected an array of model inputs`);
   }
+  encodeModelPath(modelId);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
+  if (!(Number.isInteger(concurrency) || concurrency === Infinity) || concurrency < 1) {
     throw new RunflowInputError(
-      `Invalid concurrency ${describeValue(concurrency)}: expected a whole number of at least 1`,
+      `Invalid concurrency ${describeValue(concurrency)}: expected a whole number of at least 1, or Infinity`,
     );
   }
   const requests = items.map(toRequest);
@@ -165,8 +167,12 @@ function toRequest(item: RunBatchItem, index: number): CreateRunRequest {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     throw new RunflowInputError(`Invalid batch item ${index} ${describeValue(item)}: expected a model input object`);
   }
-  if ('request' in item && typeof item.request === 'object' && item.request !== null)
-    return item.request as CreateRunRequest;
+  // A full create request is recognised by its `request.input` object; any other field named
+  // `request` is part of a model input.
+  const wrapped = (item as { request?: { input?: unknown } }).request;
+  if (typeof wrapped === 'object' && wrapped !== null && typeof wrapped.input === 'object' && wrapped.input !== null) {
+    return wrapped as CreateRunRequest;
+  }
   const { client_ref: clientRef, ...input } = item as Record<string, unknown>;
   if (clientRef !== undefined && typeof clientRef !== 'string') {
     throw new RunflowInputError(

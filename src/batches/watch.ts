@@ -195,11 +195,6 @@ export function batchEvents(
     }
     const events$ = steps$.pipe(mergeMap((result) => from(result.events)));
     if (timeoutMs === undefined) return events$;
-    return failAfter(
-      events$,
-      timeoutMs,
-      context.scheduler,
-      () => new RunTimeoutError(batchId, timeoutMs, undefined),
-    );
+    return failAfter(events$, timeoutMs, context.scheduler, () => new RunTimeoutError(batchId, timeoutMs, undefined));
   });
 }

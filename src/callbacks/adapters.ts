@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { RunflowInputError } from '../errors.js';
+import { RunflowInputError, describeValue } from '../errors.js';
 import type { CallbackReceiver, CallbackResponse } from './receiver.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -25,6 +25,7 @@ export function nodeCallbackListener(
   receiver: CallbackReceiver,
   options: CallbackRouteOptions = {},
 ): (request: IncomingMessage, response: ServerResponse) => void {
+  checkPath(options.path);
   return (request, response) => {
     const send = (result: CallbackResponse): void => {
       if (!response.headersSent) response.writeHead(result.status, JSON_HEADERS);
@@ -67,18 +68,24 @@ export async function listenForCallbacks(
   receiver: CallbackReceiver,
   options: CallbackRouteOptions & { readonly port?: number; readonly host?: string } = {},
 ): Promise<CallbackServer> {
+  const port = options.port ?? 0;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RunflowInputError(
+      `Invalid port ${describeValue(port)}: expected a whole number from 0 to 65535 (0 picks a free port)`,
+    );
+  }
   const server = createServer(nodeCallbackListener(receiver, options));
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -96,6 +103,7 @@ export function fetchCallbackHandler(
   receiver: CallbackReceiver,
   options: CallbackRouteOptions = {},
 ): (request: Request) => Promise<Response> {
+  checkPath(options.path);
   return async (request) => {
     const early = checkRoute(request.method, new URL(request.url).pathname, options);
     if (early !== undefined) return toResponse(early);
@@ -224,7 +232,16 @@ function checkRoute(
 }
 
 function tooLarge(receiver: CallbackReceiver): CallbackResponse {
+  receiver.logger.warn('Rejected a callback larger than the limit', { limit: receiver.bodyLimit });
   return { status: 413, body: JSON.stringify({ error: 'payload too large', limitBytes: receiver.bodyLimit }) };
+}
+
+function checkPath(path: unknown): void {
+  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
+    throw new RunflowInputError(
+      `Invalid path ${describeValue(path)}: expected a URL path starting with "/", such as "/runflow/callbacks"`,
+    );
+  }
 }
 
 function internalError(error: unknown): CallbackResponse {

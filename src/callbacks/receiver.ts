@@ -68,11 +68,13 @@ export class CallbackReceiver {
   private readonly maxBodyBytes: number;
   private readonly retainMs: number;
   private readonly maxRetained: number;
-  private readonly logger: RunflowLogger;
+  /** The logger given in the settings; adapters log what they reject before `handle` runs. */
+  readonly logger: RunflowLogger;
   private readonly now: () => number;
   private readonly watchers = new Map<string, Set<Subscriber<CallbackEnvelope>>>();
   private readonly retained = new Map<string, Retained[]>();
   private retainedCount = 0;
+  private closed = false;
   /** Delivery keys seen, with the time, for deduplication within `retainMs`. */
   private readonly seen = new Map<string, number>();
   /** The terminal status first received for each run or batch key. */
@@ -152,8 +154,9 @@ export class CallbackReceiver {
     return this.route(`batch:${batchId}`);
   }
 
-  /** Completes every stream and drops every kept envelope. */
+  /** Completes every stream, now and for later subscribers, and drops every kept envelope. */
   close(): void {
+    this.closed = true;
     for (const subscribers of this.watchers.values()) for (const subscriber of [...subscribers]) subscriber.complete();
     this.watchers.clear();
     this.retained.clear();
@@ -200,6 +203,10 @@ export class CallbackReceiver {
 
   private route(key: string): Observable<CallbackEnvelope> {
     return new Observable<CallbackEnvelope>((subscriber) => {
+      if (this.closed) {
+        subscriber.complete();
+        return undefined;
+      }
       this.prune(this.now());
       for (const { envelope } of this.retained.get(key) ?? []) subscriber.next(envelope);
       let subscribers = this.watchers.get(key);

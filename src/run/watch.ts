@@ -116,7 +116,9 @@ export function runEvents(context: WatchContext, source: RunSource, options: Wat
     let steps$: Observable<FoldResult>;
     if (callbacks !== undefined) {
       const first = 'create' in source ? source.create : context.getRun(source.runId);
-      steps$ = first.pipe(mergeMap((run) => callbackSteps(context, callbacks, safetyNetMs, run, fold)));
+      steps$ = first.pipe(
+        mergeMap((run) => callbackSteps(context, callbacks, safetyNetMs, poll.intervalMs, run, fold)),
+      );
     } else if (shared === undefined) {
       const first = 'create' in source ? source.create : context.getRun(source.runId);
       steps$ = perRunSteps(context, poll, first, fold);
@@ -201,6 +203,7 @@ function callbackSteps(
   context: WatchContext,
   receiver: CallbackReceiver,
   safetyNetMs: number,
+  fallbackIntervalMs: number,
   first: Run,
   fold: Fold,
 ): Observable<FoldResult> {
@@ -214,7 +217,12 @@ function callbackSteps(
   if (start.state.terminal) return of(start);
 
   const runId = first.id;
-  const onCallback$ = receiver.runEnvelopes(runId).pipe(
+  // When the receiver closes, its stream completes and the run is polled at the normal interval.
+  const receiverClosed$ = defer(() => {
+    context.logger.warn('The callback receiver closed; polling the run instead', { runId });
+    return timer(0, fallbackIntervalMs, context.scheduler).pipe(exhaustMap(() => context.getRun(runId)));
+  });
+  const envelopes$ = receiver.runEnvelopes(runId).pipe(
     exhaustMap((envelope) =>
       context.getRun(runId).pipe(
         map((run) => withEnvelopeStatus(run, envelope)),
@@ -229,7 +237,7 @@ function callbackSteps(
     ),
   );
   const safetyNet$ = timer(safetyNetMs, safetyNetMs, context.scheduler).pipe(exhaustMap(() => context.getRun(runId)));
-  const later$ = merge(onCallback$, safetyNet$).pipe(
+  const later$ = merge(concat(envelopes$, receiverClosed$), safetyNet$).pipe(
     map(step),
     takeWhile((result) => !result.state.terminal, true),
   );
