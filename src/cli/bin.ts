@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-import { OUTPUT_CLOSED, main } from './main.js';
+import { RESTORE_TERMINAL } from './live-view.js';
+import { EXIT, OUTPUT_CLOSED, main } from './main.js';
 
 const interrupt = new AbortController();
-process.once('SIGINT', () => interrupt.abort());
+process.on('SIGINT', () => {
+  if (!interrupt.signal.aborted) {
+    interrupt.abort();
+    return;
+  }
+  // A second Ctrl-C while the CLI is still closing: leave at once, with the cursor visible.
+  if (process.stdout.isTTY) process.stdout.write(RESTORE_TERMINAL);
+  process.exit(EXIT.interrupted);
+});
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') interrupt.abort(OUTPUT_CLOSED);
   else throw error;

@@ -4,29 +4,20 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { EXIT, OUTPUT_CLOSED, main, type CliIo } from '../../src/cli/main.js';
+import { EXIT, OUTPUT_CLOSED, main } from '../../src/cli/main.js';
 import { startSimulator } from '../../src/testing/index.js';
 import { startRawServer } from '../integration/helpers.js';
+import { FAST, cli, startGuardServer, withGuard } from './helpers.js';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+let guard: Awaited<ReturnType<typeof startGuardServer>>;
 
-async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+beforeAll(async () => {
+  guard = await startGuardServer();
+});
 
-const FAST = ['--time-scale', '50'];
+afterAll(async () => {
+  await guard.close();
+});
 
 describe('runflow-rx demo', () => {
   it('watches the multi-step run to success on the embedded simulator', async () => {
@@ -107,18 +98,28 @@ describe('runflow-rx run', () => {
     [['demo', '--colour'], "Unknown option '--colour'"],
     [['demo', '--timeout-ms', '0.5'], 'invalid --timeout-ms "0.5": expected a whole number of milliseconds'],
     [['demo', '--timeout-ms', '1e12'], 'invalid --timeout-ms "1e12"'],
-    [['demo', '--base-url', 'http://127.0.0.1:1'], '--base-url needs RUNFLOW_API_KEY'],
+    [['demo', '--base-url', '<guard>'], '--base-url does not apply to demo'],
+    [['run', 'openai/gpt-image-1.5', '--input', '{}', '--base-url', '<guard>'], '--base-url needs RUNFLOW_API_KEY'],
+    [['run', 'openai/gpt-image-1.5', '--input', '{}', '--inputs', 'a.jsonl'], '--inputs does not apply to run'],
+    [['run', 'openai/gpt-image-1.5', 'extra', '--input', '{}'], 'unexpected argument "extra" after the model id'],
+    [['demo', '--json', '--plain'], '--json and --plain cannot be combined'],
+    [['demo', 'now'], 'unexpected argument "now" after demo'],
+    [[], 'missing command'],
+    [['help', 'launch'], 'unknown help topic "launch"'],
     [['demo', '--max-attempts', '0'], 'invalid --max-attempts "0"'],
   ])('usage error for %j', async (argv, message) => {
-    const result = await cli(argv);
+    const result = await cli(withGuard(argv, guard.url));
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toContain(message);
+    expect(guard.requests()).toBe(0);
   });
 
   it('rejects --time-scale against a real server', async () => {
     const result = await cli(['run', 'openai/gpt-image-1.5', '--input', '{}', '--time-scale', '5'], {
       RUNFLOW_API_KEY: 'rf_test',
+      RUNFLOW_BASE_URL: guard.url,
     });
+    expect(guard.requests()).toBe(0);
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toContain('--time-scale applies only to the embedded simulator');
   });
@@ -215,5 +216,44 @@ describe('runflow-rx run', () => {
     expect(code).toBe(EXIT.interrupted);
     expect(stderr).toMatch(/interrupted; stopped watching run \S+ \(the run itself is not canceled\)/);
     expect(stdout).not.toContain('succeeded');
+  });
+});
+
+describe('runflow-rx --help', () => {
+  it('lists every command in the general help', async () => {
+    const result = await cli(['--help']);
+    expect(result.code).toBe(EXIT.succeeded);
+    for (const command of ['run', 'watch', 'batch', 'simulator', 'demo']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+    expect(result.stderr).toBe('');
+  });
+
+  it.each([
+    ['run', '--input <json|@file>'],
+    ['watch', 'watch needs RUNFLOW_API_KEY'],
+    ['batch', '--concurrency <n>'],
+    ['simulator', 'RUNFLOW_BASE_URL=http://127.0.0.1:<port>'],
+    ['demo', 'bytedance/seedance/2.0/fast/text-to-video'],
+  ])('prints the help of %s', async (command, text) => {
+    const result = await cli([command, '--help']);
+    expect(result.code).toBe(EXIT.succeeded);
+    expect(result.stdout.startsWith(`Usage: runflow-rx ${command}`)).toBe(true);
+    expect(result.stdout).toContain(text);
+  });
+
+  it('prints command help before other checks', async () => {
+    const viaHelp = await cli(['help', 'batch']);
+    const withoutModel = await cli(['batch', '-h']);
+    expect(viaHelp.code).toBe(EXIT.succeeded);
+    expect(withoutModel.code).toBe(EXIT.succeeded);
+    expect(viaHelp.stdout).toBe(withoutModel.stdout);
+    expect(viaHelp.stdout.startsWith('Usage: runflow-rx batch')).toBe(true);
+  });
+
+  it('points usage errors to command help', async () => {
+    const result = await cli(['run', 'openai/gpt-image-1.5']);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('Run "runflow-rx run --help" for usage.');
   });
 });
