@@ -3,7 +3,7 @@ import { asyncScheduler, defer, switchMap, type Observable, type SchedulerLike }
 import { createRunBody, runsApi, type CreateRunRequest, type RunsApi } from './api/runs.js';
 import { batchesApi, type BatchesApi } from './batches/api.js';
 import { batchEvents, type BatchEvent, type WatchBatchOptions } from './batches/watch.js';
-import { RunflowInputError, describeValue, isRunflowHttpError } from './errors.js';
+import { RunflowInputError, checkKnownKeys, describeValue, isRunflowHttpError } from './errors.js';
 import { encodeIdSegment, encodeModelPath } from './http/model-path.js';
 import { defaultFetch, type FetchLike, type HttpContext } from './http/request.js';
 import { silentLogger, type RunflowLogger } from './logger.js';
@@ -80,6 +80,19 @@ export interface RunflowClient {
 }
 
 const DEFAULT_BASE_URL = 'https://api.runflow.io';
+
+const CLIENT_OPTIONS: ReadonlyArray<keyof RunflowClientConfig> = [
+  'apiKey',
+  'baseUrl',
+  'organizationId',
+  'fetch',
+  'requestTimeoutMs',
+  'poll',
+  'retry',
+  'budget',
+  'logger',
+  'scheduler',
+];
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -87,6 +100,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
  * URL or invalid timing settings.
  */
 export function createRunflowClient(config: RunflowClientConfig = {}): RunflowClient {
+  checkKnownKeys('createRunflowClient', config, CLIENT_OPTIONS);
   const apiKey = checkApiKey(config.apiKey ?? environment('RUNFLOW_API_KEY'));
   const baseUrl = checkBaseUrl(config.baseUrl ?? environment('RUNFLOW_BASE_URL') ?? DEFAULT_BASE_URL);
   const organizationId = config.organizationId;

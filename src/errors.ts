@@ -267,3 +267,33 @@ export function isRunflowBatchCreateError(value: unknown): value is RunflowBatch
 export function isRunTimeoutError(value: unknown): value is RunTimeoutError {
   return brandOf(value) === 'RunTimeoutError';
 }
+
+/**
+ * Throws RunflowInputError when `settings` has a key outside `known`, naming the key and the
+ * closest known one, because a misspelled option would otherwise be ignored without a word.
+ */
+export function checkKnownKeys(name: string, settings: object | undefined, known: readonly string[]): void {
+  if (settings === undefined || settings === null || typeof settings !== 'object') return;
+  for (const key of Object.keys(settings)) {
+    if (known.includes(key)) continue;
+    const closest = known.reduce((best, candidate) =>
+      editDistance(key, candidate) < editDistance(key, best) ? candidate : best,
+    );
+    const hint = editDistance(key, closest) <= 3 ? `did you mean "${closest}"? ` : '';
+    throw new RunflowInputError(`Unknown ${name} option "${key}": ${hint}expected one of ${known.join(', ')}`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

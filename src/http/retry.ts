@@ -2,6 +2,7 @@ import { defer, retry, throwError, timer, type Observable, type SchedulerLike } 
 
 import {
   RunflowInputError,
+  checkKnownKeys,
   describeValue,
   isRunflowConnectionError,
   isRunflowDecodeError,
@@ -38,6 +39,15 @@ export const DEFAULT_RETRY: Readonly<ResolvedRetryConfig> = Object.freeze({
   random: Math.random,
 });
 
+const RETRY_OPTIONS: ReadonlyArray<keyof RetryConfig> = [
+  'maxAttempts',
+  'initialDelayMs',
+  'maxDelayMs',
+  'jitterMs',
+  'maxRetryAfterMs',
+  'random',
+];
+
 /** Merges retry settings over the defaults and checks them; `false` means a single attempt. */
 export function resolveRetryConfig(...layers: ReadonlyArray<RetryConfig | false | undefined>): ResolvedRetryConfig {
   let merged: ResolvedRetryConfig = { ...DEFAULT_RETRY };
@@ -50,6 +60,7 @@ export function resolveRetryConfig(...layers: ReadonlyArray<RetryConfig | false 
     if (typeof layer !== 'object' || layer === null) {
       throw new RunflowInputError(`Invalid retry settings ${describeValue(layer)}: expected an object or false`);
     }
+    checkKnownKeys('retry', layer, RETRY_OPTIONS);
     for (const [key, value] of Object.entries(layer)) {
       if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
     }

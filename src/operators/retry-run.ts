@@ -12,7 +12,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 
-import { RunFailedError, RunflowInputError, describeValue, isRunFailedError } from '../errors.js';
+import { RunFailedError, RunflowInputError, checkKnownKeys, describeValue, isRunFailedError } from '../errors.js';
 import { silentLogger, type RunflowLogger } from '../logger.js';
 import { MAX_TIMER_MS } from '../run/config.js';
 import type { RunRetryEvent, RunStreamEvent } from './events.js';
@@ -154,6 +154,17 @@ function resolveRetryRunConfig(config: RetryRunConfig): ResolvedRetryRunConfig {
       `Invalid retryRun settings ${describeValue(config)}: expected an object such as { maxAttempts: 3 }`,
     );
   }
+  checkKnownKeys('retryRun', config, [
+    'maxAttempts',
+    'shouldRetry',
+    'retryableCodes',
+    'initialDelayMs',
+    'maxDelayMs',
+    'jitterMs',
+    'random',
+    'scheduler',
+    'logger',
+  ]);
   const {
     maxAttempts = 3,
     initialDelayMs = 2000,

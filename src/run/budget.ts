@@ -1,6 +1,6 @@
 import { defer, mergeMap, timer, type Observable, type SchedulerLike } from 'rxjs';
 
-import { RunflowInputError, describeValue } from '../errors.js';
+import { RunflowInputError, checkKnownKeys, describeValue } from '../errors.js';
 import { MAX_TIMER_MS } from './config.js';
 
 /** The request budget shared by all polling of one client: a token bucket. */
@@ -76,5 +76,6 @@ function withoutUndefined(config: BudgetConfig): BudgetConfig {
       `Invalid budget ${describeValue(config)}: expected an object such as { requestsPerSecond: 10 }`,
     );
   }
+  checkKnownKeys('budget', config, ['requestsPerSecond', 'burst']);
   return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as BudgetConfig;
 }

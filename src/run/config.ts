@@ -1,4 +1,4 @@
-import { RunflowInputError, describeValue } from '../errors.js';
+import { RunflowInputError, checkKnownKeys, describeValue } from '../errors.js';
 
 /**
  * The largest delay a JavaScript timer can hold (2^31 - 1 ms, about 24.8 days). A longer delay
@@ -67,8 +67,11 @@ export function checkDelay(name: string, value: unknown, min: number, minName?: 
   return value;
 }
 
+const POLL_OPTIONS: ReadonlyArray<keyof PollConfig> = ['intervalMs', 'maxIntervalMs', 'backoffFactor', 'mode'];
+
 function withoutUndefined(config: PollConfig | undefined): PollConfig {
   if (config === undefined) return {};
+  checkKnownKeys('poll', config, POLL_OPTIONS);
   if (typeof config !== 'object' || config === null) {
     throw new RunflowInputError(
       `Invalid poll settings ${describeValue(config)}: expected an object such as { intervalMs: 1000 }`,

@@ -21,7 +21,7 @@ import type { CallbackEnvelope } from '../callbacks/envelope.js';
 import type { CallbackReceiver } from '../callbacks/receiver.js';
 import { isTerminalStatus } from '../codecs/status.js';
 import type { Run } from '../codecs/run.js';
-import { RunFailedError, RunTimeoutError, RunflowInputError, describeValue } from '../errors.js';
+import { RunFailedError, RunTimeoutError, RunflowInputError, checkKnownKeys, describeValue } from '../errors.js';
 import type { RetryConfig } from '../http/retry.js';
 import type { RunflowLogger } from '../logger.js';
 import { checkDelay, resolvePollConfig, type PollConfig, type ResolvedPollConfig } from './config.js';
@@ -88,6 +88,7 @@ export type RunSource = { readonly create: Observable<Run> } | { readonly runId:
  * status is `failed`. Unsubscribing cancels the timers and aborts the request in flight.
  */
 export function runEvents(context: WatchContext, source: RunSource, options: WatchOptions = {}): Observable<RunEvent> {
+  checkKnownKeys('run', options, ['timeoutMs', 'poll', 'retry', 'callbacks', 'safetyNetIntervalMs']);
   const poll = resolvePollConfig(context.poll, options.poll);
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkDelay('timeoutMs', options.timeoutMs, 1);
   const shared = poll.mode === 'shared' ? context.shared : undefined;

@@ -77,4 +77,20 @@ describe('createRunflowClient settings', () => {
     const client = createRunflowClient({ apiKey: KEY, baseUrl: 'http://127.0.0.1:8080' });
     expect(JSON.stringify(client)).not.toContain(KEY);
   });
+
+  it.each([
+    [{ pol: {} }, 'Unknown createRunflowClient option "pol": did you mean "poll"?'],
+    [{ poll: { interval: 5 } }, 'Unknown poll option "interval": did you mean "intervalMs"?'],
+    [{ retry: { maxAttemps: 3 } }, 'Unknown retry option "maxAttemps": did you mean "maxAttempts"?'],
+    [{ budget: { rps: 3 } }, 'Unknown budget option "rps"'],
+  ])('rejects the misspelled option in %j', (config, message) => {
+    expect(configError({ apiKey: KEY, ...(config as object) }).message).toContain(message);
+  });
+
+  it('rejects a misspelled run option', () => {
+    const client = createRunflowClient({ apiKey: KEY, baseUrl: 'http://127.0.0.1:8080' });
+    expect(() => client.watch('r1', { timeout: 5 } as never)).toThrow(
+      'Unknown run option "timeout": did you mean "timeoutMs"?',
+    );
+  });
 });

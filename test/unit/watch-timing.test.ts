@@ -32,7 +32,8 @@ interface Harness {
  * Runs `runEvents` in virtual time against a fake getRun that returns the given statuses in
  * order (the first status is the create response) and repeats the last one.
  */
-function simulate(statuses: string[], options: WatchOptions & { unsubscribeAt?: number } = {}): Harness {
+function simulate(statuses: string[], settings: WatchOptions & { unsubscribeAt?: number } = {}): Harness {
+  const { unsubscribeAt, ...options } = settings;
   const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
   const harness: Harness = {
     scheduler,
@@ -74,8 +75,7 @@ function simulate(statuses: string[], options: WatchOptions & { unsubscribeAt?: 
       complete: () => (harness.outcome = { at: scheduler.now(), kind: 'complete' }),
       error: (error: unknown) => (harness.outcome = { at: scheduler.now(), kind: 'error', error }),
     });
-    if (options.unsubscribeAt !== undefined)
-      scheduler.schedule(() => subscription.unsubscribe(), options.unsubscribeAt);
+    if (unsubscribeAt !== undefined) scheduler.schedule(() => subscription.unsubscribe(), unsubscribeAt);
   });
   return harness;
 }
