@@ -1,5 +1,5 @@
 // Builds dist/esm (ES modules and the CLI) and dist/cjs (CommonJS), both with declarations.
-// A package.json in each folder tells Node which module system the .js files use.
+// A package.json in each folder declares to Node which module system the .js files use.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 

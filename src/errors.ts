@@ -177,7 +177,7 @@ export class RunTimeoutError extends RunflowError {
     readonly timeoutMs: number,
     /** The last snapshot observed before the deadline, if any arrived. */
     readonly lastRun: Run | undefined,
-    /** What was watched, for the message: `Run` or `Batch`. */
+    /** Kind of the watched resource, for the message: `Run` or `Batch`. */
     subject: 'Run' | 'Batch' = 'Run',
   ) {
     super(

@@ -66,7 +66,7 @@ export function batchesApi(http: HttpContext) {
           toArray(),
           catchError((error: unknown) => {
             // A failure after earlier requests succeeded leaves batches running that the caller
-            // could not otherwise find; the first request failing leaves none, so its error passes as is.
+            // could not otherwise find. When the first request fails, none exist, so its error passes as is.
             if (created.length === 0) return throwError(() => error);
             const first = created.length * MAX_BATCH_ITEMS;
             const last = Math.min(first + MAX_BATCH_ITEMS, body.input.length) - 1;

@@ -62,7 +62,8 @@ export interface CallbackServer {
 
 /**
  * Starts a node:http server whose only job is receiving callbacks. It binds 127.0.0.1 on a free
- * port unless `host` and `port` are given; put a tunnel or reverse proxy in front of it for Runflow to reach it.
+ * port unless `host` and `port` are given. Runflow reaches it only through a tunnel or a reverse
+ * proxy in front of it.
  */
 export async function listenForCallbacks(
   receiver: CallbackReceiver,

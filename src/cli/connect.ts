@@ -23,7 +23,7 @@ export function apiKeyOf(io: CliIo): string | undefined {
 
 /**
  * Creates the client of a command. Without RUNFLOW_API_KEY, or with --simulate, it starts the
- * embedded simulator and reports that on stderr; `watch` needs the key instead, because a new
+ * embedded simulator and reports that on stderr. `watch` needs the key instead, because a new
  * simulator has no runs. Only `io.env` is read, never `process.env`.
  */
 export async function connect(

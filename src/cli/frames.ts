@@ -263,7 +263,8 @@ export function bar(ratio: number, width: number): string {
 /**
  * Returns the bar of one step. A step reports no fraction of its own, so a succeeded step is
  * full, a failed or canceled one is crossed out and a waiting one is empty. A running step shows
- * a block that moves with `elapsedMs`: it tells that the step is busy without claiming how far it got.
+ * a block that moves with `elapsedMs`, which shows that the step is busy without claiming how
+ * far it got.
  */
 export function stepBar(state: string, elapsedMs: number): string {
   if (state === 'succeeded' || state === 'partial_succeeded') return bar(1, BAR_WIDTH);

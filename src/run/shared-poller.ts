@@ -80,7 +80,7 @@ interface Entry {
  * snapshot brings the next check forward. Every request passes the client's request budget.
  *
  * If the server rejects the id filter (HTTP 400 or 422), the poller falls back to one GET per run
- * and says so once in the log. A URL too long for the server (HTTP 414 or 431) halves the ids per
+ * and logs that once. A URL too long for the server (HTTP 414 or 431) halves the ids per
  * request.
  *
  * NOTE: a log line that appears while a run's summary stays the same is delivered with the next

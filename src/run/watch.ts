@@ -197,7 +197,7 @@ function sharedSteps(shared: SharedPoller, runId: string, seed: Run | undefined,
 
 /**
  * Follows a run by its callbacks. Each envelope for the run triggers one GET of the full run, so
- * the events carry the logs, node-runs and output that an envelope lacks; a safety-net GET every
+ * the events carry the logs, node-runs and output that an envelope lacks. A safety-net GET every
  * `safetyNetMs` covers a lost callback. The fold keeps the first terminal status only.
  */
 function callbackSteps(
@@ -247,7 +247,7 @@ function callbackSteps(
 
 /**
  * Applies a terminal callback to a fetched run that does not show it yet, as a lagging replica
- * may answer: the callback's status and output win, and the rest of the run is kept.
+ * may return. The callback's status and output win, and the rest of the run is kept.
  */
 function withEnvelopeStatus(run: Run, envelope: CallbackEnvelope): Run {
   const status = envelope.status;

@@ -116,7 +116,7 @@ function resolveTimeline(model: SimulatedModel, input: Readonly<Record<string, u
 export interface PreparedInput {
   /** The input as sent, `simulate` included. */
   readonly input: JsonObject;
-  /** The input without `simulate`, as the model sees it. */
+  /** The input without `simulate`, as the model receives it. */
   readonly modelInput: JsonObject;
   readonly timeline: ModelTimeline;
   readonly steering: RunSteering;

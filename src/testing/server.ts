@@ -127,7 +127,7 @@ export interface Simulator {
   /**
    * Starts the callback deliveries and attempts that are due, and resolves once no attempt is
    * in flight. It does not wait for retries due later: with `timeScale: 0`, call it after
-   * `advanceTime()`. An attempt to a receiver that never answers keeps it waiting until the
+   * `advanceTime()`. An attempt to a receiver that never responds keeps it waiting until the
    * attempt times out on the simulated clock or `close()` runs.
    */
   flushCallbacks(): Promise<void>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch, type RunBatchEvent, type RunBatchOutcome } from '../../src/batches/run-batch.js';
 import { RunFailedError, RunflowInputError, createRunflowClient, type Run, type RunEvent } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/testing/index.js';
-import { countingScheduler, until } from '../integration/helpers.js';
+import { countingScheduler, createTestClient, until } from '../integration/helpers.js';
 
 describe('runBatch in virtual time', () => {
   /** Creates a fake client whose runs last `durations[i]` virtual ms and succeed, recording start times. */
@@ -86,13 +86,7 @@ describe('runBatch against the simulator', () => {
 
   beforeAll(async () => {
     simulator = await startSimulator({ timeScale: 20 });
-    client = createRunflowClient({
-      apiKey: simulator.apiKey,
-      baseUrl: simulator.url,
-      poll: { intervalMs: 5, maxIntervalMs: 10 },
-      budget: { requestsPerSecond: 10_000, burst: 1000 },
-      retry: { initialDelayMs: 1, jitterMs: 0 },
-    });
+    client = createTestClient(simulator);
   });
 
   afterAll(async () => {

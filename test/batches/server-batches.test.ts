@@ -10,6 +10,7 @@ import {
   type RunflowClient,
 } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/testing/index.js';
+import { createTestClient } from '../integration/helpers.js';
 
 const MODEL = 'openai/gpt-image-1.5';
 const SECRET = 'whsec_batches_secret';
@@ -19,13 +20,7 @@ let client: RunflowClient;
 
 beforeAll(async () => {
   simulator = await startSimulator({ timeScale: 20, callbackSecret: SECRET });
-  client = createRunflowClient({
-    apiKey: simulator.apiKey,
-    baseUrl: simulator.url,
-    poll: { intervalMs: 5, maxIntervalMs: 10 },
-    budget: { requestsPerSecond: 10_000, burst: 1000 },
-    retry: { initialDelayMs: 1, jitterMs: 0 },
-  });
+  client = createTestClient(simulator);
 });
 
 afterAll(async () => {

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 import { asyncScheduler, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 
-import type { RunEvent } from '../../src/index.js';
+import { createRunflowClient, type RunEvent, type RunflowClient, type RunflowClientConfig } from '../../src/index.js';
+import type { Simulator } from '../../src/testing/index.js';
 
 /** Subscribes, collects every event, and resolves with the events and how the stream ended. */
 export async function collect(
@@ -50,8 +51,8 @@ export async function until(condition: () => boolean, limitMs = 5000): Promise<v
 }
 
 /**
- * A scheduler that delegates to `asyncScheduler` and counts the actions still pending: scheduled,
- * not yet run and not cancelled. A library that releases every timer brings it back to 0.
+ * Creates a scheduler that delegates to `asyncScheduler` and counts the actions still pending:
+ * scheduled, not yet run and not cancelled. A library that releases every timer brings it back to 0.
  */
 export function countingScheduler(): SchedulerLike & { pending(): number } {
   let pending = 0;
@@ -79,4 +80,23 @@ export function countingScheduler(): SchedulerLike & { pending(): number } {
       return subscription;
     },
   };
+}
+
+/**
+ * Creates a client for `simulator` that polls every 5 ms, has no practical request budget and
+ * retries at once, so integration tests run fast; the timing itself has virtual-time tests.
+ * `overrides` replaces any of those settings.
+ */
+export function createTestClient(
+  simulator: Pick<Simulator, 'apiKey' | 'url'>,
+  overrides: RunflowClientConfig = {},
+): RunflowClient {
+  return createRunflowClient({
+    apiKey: simulator.apiKey,
+    baseUrl: simulator.url,
+    poll: { intervalMs: 5, maxIntervalMs: 10 },
+    budget: { requestsPerSecond: 10_000, burst: 1000 },
+    retry: { initialDelayMs: 1, jitterMs: 0 },
+    ...overrides,
+  });
 }

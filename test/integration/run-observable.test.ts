@@ -7,6 +7,7 @@ import {
   outputItems,
   type LogFields,
   type RunEvent,
+  type RunStatusEvent,
   type RunflowClient,
 } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/testing/index.js';
@@ -57,9 +58,9 @@ describe('client.run against the simulator', () => {
     expect(seen[0]).toBe('queued');
     expect(seen.at(-1)).toBe('succeeded');
     expect(inLifecycleOrder(seen)).toBe(true);
-    const last = events.at(-1)!;
+    const last = events.at(-1) as RunStatusEvent;
     expect(last.type).toBe('status');
-    expect(last.type === 'status' && outputItems(last.run.output).length).toBeGreaterThan(0);
+    expect(outputItems(last.run.output).length).toBeGreaterThan(0);
   });
 
   it('completes after partial_succeeded', async () => {
@@ -117,8 +118,9 @@ describe('client.run against the simulator', () => {
     expect(failure.failureStage).toBe('provider');
     expect(failure.failureMessage).toBe('no answer');
     expect(failure.run.status_code).toBe('failed');
-    const last = events.at(-1);
-    expect(last?.type === 'status' && last.status).toBe('failed');
+    const last = events.at(-1) as RunStatusEvent;
+    expect(last.type).toBe('status');
+    expect(last.status).toBe('failed');
   });
 
   it('fails at dispatch without inventing a running status', async () => {

@@ -88,7 +88,7 @@ export async function runAt(simulator: Simulator, run: Json, ms: number): Promis
 
 /**
  * Registers an afterEach hook that closes the simulator a test started, and returns the function
- * that starts it: with time stopped (timeScale 0) unless `config` says otherwise.
+ * that starts it: with time stopped (timeScale 0) unless `config` sets another timeScale.
  */
 export function simulatorPerTest(): (config?: SimulatorConfig) => Promise<Simulator> {
   let simulator: Simulator | undefined;
